@@ -1,0 +1,11 @@
+"""The identity app: the producer of every domain event of the catalog."""
+
+from django.apps import AppConfig
+
+
+class IdentityConfig(AppConfig):
+    name = "identity"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from identity import signals  # noqa: F401

@@ -1,0 +1,302 @@
+"""The consumer base: one Celery task per consumer, with idempotency, retries and dead letters.
+
+A consumer module declares what it handles in one visible place:
+
+    notification = Consumer("notification", queue=routing.NOTIFICATION)
+
+    @notification.handles(UserRegistered)
+    def send_welcome(delivered: Delivered) -> None: ...
+
+    @send_welcome.compensate
+    def _(delivered: Delivered, error: BaseException) -> None: ...
+
+or, for a batch consumer (audit), `@audit.handles_all` with a function taking a list.
+
+Each handler runs in one transaction together with the (consumer, event_id) claim, so a
+redelivered event changes nothing. Failures: a PermanentError or an invalid envelope is
+dead-lettered at once; anything else is retried with exponential backoff and jitter, up to the
+consumer's max_retries, then dead-lettered. A batch that fails for a reason other than the
+infrastructure is split in halves until the bad event is isolated.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from celery import Task
+from django.conf import settings
+from django.db import transaction
+
+from identity_project.celery import app
+from identity_project.eventbus import deadletters
+from identity_project.eventbus.catalog import Event, registry
+from identity_project.eventbus.context import SYSTEM, event_context
+from identity_project.eventbus.envelope import Delivered, EnvelopeInvalid, decode
+from identity_project.eventbus.errors import is_infrastructure_failure, is_permanent
+from identity_project.eventbus.idempotency import claim
+from identity_project.eventbus.models import DeadLetter, DeliveryFailure
+
+log = structlog.get_logger(__name__)
+
+_consumers: dict[str, Consumer] = {}
+
+
+def all_consumers() -> list[Consumer]:
+    return list(_consumers.values())
+
+
+def get_consumer(name: str) -> Consumer:
+    return _consumers[name]
+
+
+class Handler:
+    """A consumer's function for some event types, with an optional compensation."""
+
+    def __init__(self, fn: Callable[[Any], None]) -> None:
+        self.fn = fn
+        self.compensation: Callable[[Delivered, BaseException], None] | None = None
+
+    def __call__(self, arg: Any) -> None:
+        self.fn(arg)
+
+    def compensate(self, fn: Callable[[Delivered, BaseException], None]):
+        """Register what to undo when an event of this handler is dead-lettered."""
+        self.compensation = fn
+        return fn
+
+
+@dataclass
+class Failure:
+    delivered: Delivered
+    error: BaseException
+    traceback: str
+
+
+def backoff(attempt: int, *, factor: float, maximum: float) -> float:
+    """Exponential backoff with 'equal jitter': uniform in [base/2, base], base = factor * 2**attempt.
+
+    Unlike Celery's retry_jitter (uniform in [0, base]) a retry never comes back at once, and
+    each attempt waits at least as long as the one before."""
+    base = min(maximum, factor * 2**attempt)
+    return base / 2 + random.uniform(0, base / 2)
+
+
+class Consumer:
+    def __init__(
+        self,
+        name: str,
+        *,
+        queue: str,
+        urgent_queue: str | None = None,
+        batch_size: int = 1,
+        max_retries: int | None = None,
+    ) -> None:
+        if name in _consumers:
+            raise ValueError(f"consumer {name!r} is defined twice")
+        self.name = name
+        self.queue = queue
+        self.urgent_queue = urgent_queue
+        self.batch_size = batch_size
+        self.max_retries = settings.EVENTBUS["MAX_RETRIES"] if max_retries is None else max_retries
+        self.handlers: dict[str, Handler] = {}
+        self.urgent_types: set[str] = set()
+        self.batch_handler: Handler | None = None
+        self.task = self._make_task()
+        _consumers[name] = self
+
+    # --- declaring what it handles -----------------------------------------------------------
+
+    def handles(self, *events: type[Event], urgent: bool = False) -> Callable[[Callable], Handler]:
+        def register(fn: Callable[[Delivered], None]) -> Handler:
+            handler = fn if isinstance(fn, Handler) else Handler(fn)
+            for event in events:
+                if event.type in self.handlers:
+                    raise ValueError(f"{self.name} handles {event.type} twice")
+                self.handlers[event.type] = handler
+                if urgent:
+                    self.urgent_types.add(event.type)
+            return handler
+
+        return register
+
+    def handles_all(self, fn: Callable[[list[Delivered]], None]) -> Handler:
+        """Every event of the catalog, delivered in batches of up to batch_size."""
+        self.batch_handler = Handler(fn)
+        return self.batch_handler
+
+    def subscribes(self, event_type: str) -> bool:
+        if self.batch_handler is not None:
+            return any(cls.type == event_type for cls in registry.events())
+        return event_type in self.handlers
+
+    def subscriptions(self) -> set[str]:
+        if self.batch_handler is not None:
+            return {cls.type for cls in registry.events()}
+        return set(self.handlers)
+
+    def route(self, envelopes: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+        """The envelopes this consumer wants, grouped by the queue they go to."""
+        subscribed = self.subscriptions()
+        normal, urgent = [], []
+        for envelope in envelopes:
+            if envelope["type"] in subscribed:
+                (urgent if envelope["type"] in self.urgent_types else normal).append(envelope)
+        routes = []
+        if normal:
+            routes.append((self.queue, normal))
+        if urgent:
+            routes.append((self.urgent_queue or self.queue, urgent))
+        return routes
+
+    # --- the task --------------------------------------------------------------------------
+
+    def _make_task(self) -> Task:
+        consumer = self
+
+        @app.task(
+            name=f"{self.name}.consume",
+            bind=True,
+            acks_late=True,
+            reject_on_worker_lost=True,
+            max_retries=None,  # our own limit, per consumer, below
+            ignore_result=True,
+        )
+        def consume(task: Task, envelopes: list[dict[str, Any]]) -> None:
+            consumer.consume(task, envelopes)
+
+        return consume
+
+    def consume(self, task: Task, envelopes: list[dict[str, Any]]) -> None:
+        attempt = task.request.retries
+        started = time.monotonic()
+        to_retry = self.process(envelopes, attempt)
+        log.info(
+            "consumer.batch_done",
+            consumer=self.name,
+            events=len(envelopes),
+            retrying=len(to_retry),
+            attempt=attempt,
+            duration_ms=round((time.monotonic() - started) * 1000, 2),
+        )
+        if not to_retry:
+            return
+        if attempt >= self.max_retries:
+            for failure in to_retry:
+                self.dead_letter(failure, DeadLetter.Reason.RETRIES_EXHAUSTED, attempts=attempt + 1)
+            return
+        countdown = backoff(
+            attempt, factor=settings.EVENTBUS["BACKOFF_FACTOR"], maximum=settings.EVENTBUS["BACKOFF_MAX"]
+        )
+        raise task.retry(
+            args=([f.delivered.envelope for f in to_retry],), countdown=countdown, exc=to_retry[0].error
+        )
+
+    def process(self, envelopes: Sequence[Any], attempt: int) -> list[Failure]:
+        """Apply what can be applied; dead-letter what never can; return what to retry."""
+        decoded: list[Delivered] = []
+        for raw in envelopes:
+            try:
+                decoded.append(decode(raw, attempt=attempt))
+            except EnvelopeInvalid as exc:
+                deadletters.store(
+                    consumer=self.name,
+                    envelope=raw,
+                    reason=DeadLetter.Reason.PERMANENT,
+                    error=f"invalid envelope: {exc}",
+                    traceback="",
+                    attempts=attempt + 1,
+                )
+        if self.batch_handler is not None:
+            failures = [] if not decoded else self._apply_batch(decoded)
+        else:
+            failures = [f for d in decoded if (f := self._apply_one(d)) is not None]
+
+        to_retry = []
+        for failure in failures:
+            self._record_failure(failure)
+            if is_permanent(failure.error):
+                self.dead_letter(failure, DeadLetter.Reason.PERMANENT, attempts=attempt + 1)
+            else:
+                to_retry.append(failure)
+        return to_retry
+
+    def _apply_one(self, delivered: Delivered) -> Failure | None:
+        handler = self.handlers.get(delivered.event.type)
+        if handler is None:
+            return Failure(delivered, deadletters.NotSubscribed(self.name, delivered.event.type), "")
+        try:
+            with transaction.atomic(), self._context(delivered):
+                if claim(self.name, [delivered.event_id]):
+                    handler(delivered)
+        except Exception as exc:  # noqa: BLE001 - every handler failure is retried or dead-lettered
+            return Failure(delivered, exc, traceback.format_exc())
+        return None
+
+    def _apply_batch(self, batch: list[Delivered]) -> list[Failure]:
+        try:
+            with transaction.atomic(), self._context(batch[0]):
+                fresh = claim(self.name, [d.event_id for d in batch])
+                if fresh:
+                    self.batch_handler([d for d in batch if d.event_id in fresh])
+        except Exception as exc:  # noqa: BLE001 - every handler failure is retried or dead-lettered
+            trace = traceback.format_exc()
+            if len(batch) == 1:
+                return [Failure(batch[0], exc, trace)]
+            if is_infrastructure_failure(exc):
+                return [Failure(d, exc, trace) for d in batch]
+            middle = len(batch) // 2
+            return self._apply_batch(batch[:middle]) + self._apply_batch(batch[middle:])
+        return []
+
+    @staticmethod
+    def _context(delivered: Delivered):
+        """Events a handler publishes belong to the same story as the event it handles."""
+        return event_context(
+            correlation_id=delivered.correlation_id, actor=SYSTEM, causation_id=delivered.event_id
+        )
+
+    def _record_failure(self, failure: Failure) -> None:
+        log.warning(
+            "consumer.failed",
+            consumer=self.name,
+            event_id=str(failure.delivered.event_id),
+            event_type=failure.delivered.event.type,
+            correlation_id=failure.delivered.correlation_id,
+            attempt=failure.delivered.attempt,
+            error=repr(failure.error),
+        )
+        DeliveryFailure.objects.create(
+            consumer=self.name,
+            event_id=failure.delivered.event_id,
+            event_type=failure.delivered.event.type,
+            attempt=failure.delivered.attempt,
+            error=repr(failure.error)[:2000],
+            transient=not is_permanent(failure.error),
+        )
+
+    def dead_letter(self, failure: Failure, reason: str, *, attempts: int) -> None:
+        delivered = failure.delivered
+        deadletters.store(
+            consumer=self.name,
+            envelope=delivered.envelope,
+            reason=reason,
+            error=repr(failure.error),
+            traceback=failure.traceback,
+            attempts=attempts,
+        )
+        handler = self.handlers.get(delivered.event.type) or self.batch_handler
+        if handler is None or handler.compensation is None:
+            return
+        try:
+            with transaction.atomic(), self._context(delivered):
+                handler.compensation(delivered, failure.error)
+        except Exception:
+            log.exception(
+                "consumer.compensation_failed", consumer=self.name, event_id=str(delivered.event_id)
+            )

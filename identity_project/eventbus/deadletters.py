@@ -1,0 +1,147 @@
+"""The dead-letter store: write, replay, discard, and drain RabbitMQ's dead-letter queues into it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from identity_project.celery import app
+from identity_project.eventbus import consumers, routing
+from identity_project.eventbus.envelope import envelope_event_id
+from identity_project.eventbus.errors import PermanentError
+from identity_project.eventbus.models import DeadLetter
+
+log = structlog.get_logger(__name__)
+
+
+class NotSubscribed(PermanentError):
+    def __init__(self, consumer: str, event_type: str) -> None:
+        super().__init__(f"{consumer} does not handle {event_type}")
+
+
+class DeadLetterError(Exception):
+    """A replay or discard that cannot be done (wrong status, broker unreachable)."""
+
+
+def _key(envelope: Any) -> uuid.UUID:
+    """The event id, or for an unreadable envelope a stable id derived from its content, so a
+    redelivered broken message still makes one row."""
+    event_id = envelope_event_id(envelope)
+    if event_id is not None:
+        return event_id
+    return uuid.uuid5(uuid.NAMESPACE_URL, json.dumps(envelope, sort_keys=True, default=str))
+
+
+def store(
+    *, consumer: str, envelope: Any, reason: str, error: str, traceback: str, attempts: int
+) -> DeadLetter:
+    """One row per (consumer, event): a second dead-lettering (a redelivery, a failed replay)
+    updates it and puts it back to pending."""
+    event_id = _key(envelope)
+    event_type = envelope.get("type", "") if isinstance(envelope, dict) else ""
+    values = {
+        "event_type": str(event_type)[:120],
+        "envelope": envelope,
+        "reason": reason,
+        "error": error[:10_000],
+        "traceback": traceback[:50_000],
+        "attempts": attempts,
+        "status": DeadLetter.Status.PENDING,
+        "updated_at": timezone.now(),
+    }
+    log.error("consumer.dead_lettered", consumer=consumer, event_id=str(event_id), reason=reason, error=error)
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                letter, _ = DeadLetter.objects.update_or_create(
+                    consumer=consumer, event_id=event_id, defaults=values
+                )
+                return letter
+        except IntegrityError:
+            continue  # a concurrent duplicate inserted it first: update it on the next pass
+    raise DeadLetterError(f"could not store the dead letter of {event_id}")
+
+
+def replay(letter: DeadLetter) -> DeadLetter:
+    """Send the event again to its consumer, with fresh retries. Applying it stays idempotent:
+    an event its consumer has already applied changes nothing."""
+    if letter.status == DeadLetter.Status.DISCARDED:
+        raise DeadLetterError("a discarded dead letter cannot be replayed")
+    consumer = consumers.get_consumer(letter.consumer)
+    [(queue, envelopes)] = consumer.route([letter.envelope]) or [(consumer.queue, [letter.envelope])]
+    try:
+        consumer.task.apply_async(args=(envelopes,), queue=queue, retry=False)
+    except Exception as exc:
+        raise DeadLetterError(f"the broker refused the replay: {exc}") from exc
+    DeadLetter.objects.filter(pk=letter.pk).update(
+        status=DeadLetter.Status.REPLAYED, replay_count=letter.replay_count + 1, updated_at=timezone.now()
+    )
+    letter.refresh_from_db()
+    log.info("dead_letter.replayed", consumer=letter.consumer, event_id=str(letter.event_id))
+    return letter
+
+
+def discard(letter: DeadLetter) -> DeadLetter:
+    letter.status = DeadLetter.Status.DISCARDED
+    letter.updated_at = timezone.now()
+    letter.save(update_fields=["status", "updated_at"])
+    log.info("dead_letter.discarded", consumer=letter.consumer, event_id=str(letter.event_id))
+    return letter
+
+
+def _consumer_of_queue(queue: str) -> str:
+    return next((c.name for c in consumers.all_consumers() if queue in (c.queue, c.urgent_queue)), queue)
+
+
+def drain_dead_letter_queues(limit: int = 1000) -> int:
+    """Move what RabbitMQ dead-lettered (messages past their delivery limit) into the store."""
+    broker_url = settings.CELERY_BROKER_URL
+    if not routing.broker_is_rabbitmq(broker_url):
+        return 0
+    drained = 0
+    with app.connection_for_read() as connection:
+        routing.declare_dead_letter_topology(connection, broker_url)
+        for queue in routing.dead_letter_queues(broker_url):
+            bound = queue(connection.default_channel)
+            source = queue.name.removesuffix(".dlq")
+            while drained < limit and (message := bound.get(no_ack=False, accept=["json"])) is not None:
+                _store_dead_lettered_message(source, message)
+                message.ack()
+                drained += 1
+    return drained
+
+
+def _store_dead_lettered_message(queue: str, message) -> None:
+    headers = message.headers or {}
+    consumer = str(headers.get("task", "")).removesuffix(".consume") or _consumer_of_queue(queue)
+    deliveries = headers.get("x-delivery-count") or settings.EVENTBUS["DELIVERY_LIMIT"]
+    try:
+        args = message.payload[0]
+        envelopes = args[0] if isinstance(args[0], list) else [args[0]]
+    except (TypeError, IndexError, KeyError):
+        envelopes = [
+            {"unreadable_message": message.body if isinstance(message.body, str) else repr(message.body)}
+        ]
+    if len(envelopes) > 1 and consumer in {c.name for c in consumers.all_consumers()}:
+        # A batch that kills its worker: send its events one by one, so only the event that
+        # really kills it ends here, and the others are applied.
+        task = consumers.get_consumer(consumer).task
+        for envelope in envelopes:
+            task.apply_async(args=([envelope],), queue=queue, retry=False)
+        return
+    for envelope in envelopes:
+        store(
+            consumer=consumer,
+            envelope=envelope,
+            reason=DeadLetter.Reason.DELIVERY_LIMIT,
+            error=f"dead-lettered by RabbitMQ after {deliveries} deliveries: the message killed or "
+            f"stalled its worker every time",
+            traceback="",
+            attempts=int(deliveries),
+        )

@@ -1,0 +1,112 @@
+"""The envelope every event travels in (EVENTS.md), and its decoding on the consumer side."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+from identity_project.eventbus.catalog import CatalogError, Event, registry
+from identity_project.eventbus.context import Actor
+
+ENVELOPE_FIELDS = (
+    "event_id",
+    "type",
+    "version",
+    "source",
+    "occurred_at",
+    "aggregate_type",
+    "aggregate_id",
+    "sequence",
+    "actor",
+    "correlation_id",
+    "causation_id",
+    "data",
+)
+
+
+class EnvelopeInvalid(Exception):
+    """An envelope that no retry can fix: malformed, unknown type or version, invalid data."""
+
+
+def build(
+    event: Event,
+    *,
+    event_id: uuid.UUID,
+    aggregate_id: str,
+    sequence: int,
+    actor: Actor,
+    correlation_id: str,
+    causation_id: uuid.UUID | None,
+    occurred_at: dt.datetime,
+) -> dict[str, Any]:
+    return {
+        "event_id": str(event_id),
+        "type": event.type,
+        "version": event.version,
+        "source": event.source,
+        "occurred_at": occurred_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "aggregate_type": event.aggregate_type,
+        "aggregate_id": aggregate_id,
+        "sequence": sequence,
+        "actor": actor.to_dict(),
+        "correlation_id": correlation_id,
+        "causation_id": str(causation_id) if causation_id else None,
+        "data": event.to_data(),
+    }
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """An event as a consumer's handler receives it: the typed event, its envelope, the attempt."""
+
+    event: Event
+    envelope: dict[str, Any]
+    attempt: int = 0
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        return uuid.UUID(self.envelope["event_id"])
+
+    @property
+    def correlation_id(self) -> str:
+        return self.envelope["correlation_id"]
+
+    @property
+    def sequence(self) -> int:
+        return self.envelope["sequence"]
+
+    @property
+    def occurred_at(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.envelope["occurred_at"])
+
+
+def envelope_event_id(raw: Any) -> uuid.UUID | None:
+    """The event id of a possibly broken envelope, when it has a readable one."""
+    try:
+        return uuid.UUID(str(raw["event_id"]))
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+def decode(raw: Any, *, attempt: int = 0) -> Delivered:
+    """Check an envelope against the catalog, upcast its data to the newest version."""
+    if not isinstance(raw, dict) or set(raw) != set(ENVELOPE_FIELDS):
+        raise EnvelopeInvalid("the envelope does not have exactly the fields of EVENTS.md")
+    if envelope_event_id(raw) is None:
+        raise EnvelopeInvalid("event_id is not a UUID")
+    if not isinstance(raw["version"], int) or not isinstance(raw["data"], dict):
+        raise EnvelopeInvalid("version must be an integer and data an object")
+    try:
+        cls = registry.lookup(raw["type"], raw["version"])
+        registry.validate(cls, raw["data"])
+        cls, data = registry.upcast(raw["type"], raw["version"], raw["data"])
+        event = cls.from_data(data)
+    except CatalogError as exc:
+        raise EnvelopeInvalid(str(exc)) from exc
+    except jsonschema.ValidationError as exc:
+        raise EnvelopeInvalid(f"data does not match {raw['type']} v{raw['version']}: {exc.message}") from exc
+    return Delivered(event=event, envelope=raw, attempt=attempt)

@@ -1,0 +1,34 @@
+"""Claiming events for a consumer, once: the (consumer, event_id) rows of ProcessedEvent."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from django.db import connection
+from django.utils import timezone
+
+from identity_project.eventbus.models import ProcessedEvent
+
+
+def claim(consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Record the events as processed by `consumer` in the current transaction and return the
+    ids that were new. One INSERT ... ON CONFLICT DO NOTHING RETURNING (PostgreSQL and SQLite
+    both have it): a duplicate is skipped without an IntegrityError breaking the transaction."""
+    if not event_ids:
+        return set()
+    table = ProcessedEvent._meta.db_table
+    field = ProcessedEvent._meta.get_field("event_id")
+    now = timezone.now()
+    params: list[object] = []
+    for event_id in event_ids:
+        params += [consumer, field.get_db_prep_value(event_id, connection), now]
+    values = ", ".join(["(%s, %s, %s)"] * len(event_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (consumer, event_id, processed_at) VALUES {values} "
+            f"ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
+            params,
+        )
+        rows = cursor.fetchall()
+    return {field.to_python(row[0]) for row in rows}

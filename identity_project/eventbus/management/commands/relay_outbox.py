@@ -1,0 +1,18 @@
+"""Run the outbox relay: sends pending outbox rows to the broker until stopped (SIGTERM)."""
+
+from django.core.management.base import BaseCommand
+
+from identity_project.eventbus.relay import Relay
+
+
+class Command(BaseCommand):
+    help = "Send pending outbox events to the broker, oldest first; safe to run several at once."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="send what is pending, then exit")
+        parser.add_argument("--interval", type=float, default=None, help="seconds between polls when idle")
+
+    def handle(self, *args, once: bool, interval: float | None, **options):
+        sent = Relay(interval=interval).run(once=once)
+        if once:
+            self.stdout.write(f"sent {sent} events")

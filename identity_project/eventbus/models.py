@@ -1,0 +1,119 @@
+"""The event bus's tables: the transactional outbox, per-aggregate sequences, processed events,
+failed delivery attempts and the dead-letter store."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class OutboxEvent(models.Model):
+    """An event committed with the change that caused it, waiting to be sent to the broker."""
+
+    event_id = models.UUIDField(unique=True)
+    type = models.CharField(max_length=120)
+    version = models.PositiveSmallIntegerField()
+    aggregate_type = models.CharField(max_length=60)
+    aggregate_id = models.CharField(max_length=64)
+    sequence = models.PositiveBigIntegerField()
+    correlation_id = models.CharField(max_length=64, db_index=True)
+    envelope = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["id"], condition=Q(dispatched_at__isnull=True), name="outbox_pending_idx"),
+            models.Index(fields=["aggregate_type", "aggregate_id", "sequence"], name="outbox_aggregate_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class AggregateSequence(models.Model):
+    """The last `sequence` given to an aggregate; bumped in the publishing transaction, so
+    a rollback gives the number back and sequences have no gaps."""
+
+    aggregate_type = models.CharField(max_length=60)
+    aggregate_id = models.CharField(max_length=64)
+    last_sequence = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["aggregate_type", "aggregate_id"], name="aggregate_sequence_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.aggregate_type} {self.aggregate_id}: {self.last_sequence}"
+
+
+class ProcessedEvent(models.Model):
+    """(consumer, event_id) written in the handler's own transaction: the idempotency key."""
+
+    consumer = models.CharField(max_length=40)
+    event_id = models.UUIDField()
+    processed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["consumer", "event_id"], name="processed_event_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: {self.event_id}"
+
+
+class DeliveryFailure(models.Model):
+    """One failed attempt of a consumer on an event (kept for tracing and the retry counts)."""
+
+    consumer = models.CharField(max_length=40)
+    event_id = models.UUIDField()
+    event_type = models.CharField(max_length=120)
+    attempt = models.PositiveIntegerField()
+    error = models.TextField()
+    transient = models.BooleanField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["consumer", "event_id"], name="delivery_failure_event_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: {self.event_type} {self.event_id} attempt {self.attempt}"
+
+
+class DeadLetter(models.Model):
+    """An event a consumer could not apply: the whole envelope, why, and how often it tried."""
+
+    class Reason(models.TextChoices):
+        PERMANENT = "permanent", "Permanent error"
+        RETRIES_EXHAUSTED = "retries_exhausted", "Retries exhausted"
+        DELIVERY_LIMIT = "delivery_limit", "Delivery limit (killed its worker)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        REPLAYED = "replayed", "Replayed"
+        DISCARDED = "discarded", "Discarded"
+
+    consumer = models.CharField(max_length=40)
+    event_id = models.UUIDField()
+    event_type = models.CharField(max_length=120)
+    envelope = models.JSONField()
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    error = models.TextField()
+    traceback = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    replay_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["consumer", "event_id"], name="dead_letter_unique")]
+        indexes = [models.Index(fields=["status", "consumer"], name="dead_letter_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: {self.event_type} {self.event_id}"

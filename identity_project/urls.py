@@ -1,0 +1,37 @@
+"""The URL map: admin, API v1, schema and docs, health and readiness."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from identity_project import health
+from identity_project.eventbus import api as eventbus_api
+
+api_v1 = [
+    path("events/catalog", eventbus_api.EventCatalogApi.as_view(), name="event-catalog"),
+    path("ops/dead-letters", eventbus_api.DeadLetterListApi.as_view(), name="dead-letter-list"),
+    path(
+        "ops/dead-letters/<int:pk>/replay",
+        eventbus_api.DeadLetterReplayApi.as_view(),
+        name="dead-letter-replay",
+    ),
+    path(
+        "ops/dead-letters/<int:pk>/discard",
+        eventbus_api.DeadLetterDiscardApi.as_view(),
+        name="dead-letter-discard",
+    ),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+]
+
+handler400 = "identity_project.api_errors.handler400"
+handler403 = "identity_project.api_errors.handler403"
+handler404 = "identity_project.api_errors.handler404"
+handler500 = "identity_project.api_errors.handler500"

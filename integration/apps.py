@@ -1,0 +1,8 @@
+"""The integration app: signed webhooks and sync feeds to outside systems."""
+
+from django.apps import AppConfig
+
+
+class IntegrationConfig(AppConfig):
+    name = "integration"
+    default_auto_field = "django.db.models.BigAutoField"
