@@ -59,7 +59,6 @@ INSTALLED_APPS = [
     "audit",
     "notification",
     "integration",
-    *env.list("EXTRA_INSTALLED_APPS", default=[]),
 ]
 
 MIDDLEWARE = [

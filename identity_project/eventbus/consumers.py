@@ -78,13 +78,15 @@ class Failure:
     traceback: str
 
 
-def backoff(attempt: int, *, factor: float, maximum: float) -> float:
-    """Exponential backoff with 'equal jitter': uniform in [base/2, base], base = factor * 2**attempt.
+def backoff(attempt: int, *, factor: float, maximum: float) -> int:
+    """Seconds before retry number `attempt + 1`: exponential, with jitter, in whole seconds.
 
-    Unlike Celery's retry_jitter (uniform in [0, base]) a retry never comes back at once, and
-    each attempt waits at least as long as the one before."""
-    base = min(maximum, factor * 2**attempt)
-    return base / 2 + random.uniform(0, base / 2)
+    base = factor * 2**attempt; the delay is uniform in [base, 2 * base), capped at `maximum`,
+    truncated to whole seconds (RabbitMQ's native delayed delivery counts in seconds) and at
+    least 1. Unlike Celery's retry_jitter (uniform in [0, base]) a retry never comes back at
+    once, and with factor >= 1 each wait is longer than the one before."""
+    base = factor * 2**attempt
+    return max(1, int(min(maximum, base + random.uniform(0, base))))
 
 
 class Consumer:
@@ -131,14 +133,13 @@ class Consumer:
         return self.batch_handler
 
     def subscribes(self, event_type: str) -> bool:
-        if self.batch_handler is not None:
-            return any(cls.type == event_type for cls in registry.events())
-        return event_type in self.handlers
+        return event_type in self.subscriptions()
 
-    def subscriptions(self) -> set[str]:
+    def subscriptions(self) -> frozenset[str]:
+        """The event types it takes; a batch consumer takes every type of the registry."""
         if self.batch_handler is not None:
-            return {cls.type for cls in registry.events()}
-        return set(self.handlers)
+            return frozenset(cls.type for cls in registry.events())
+        return frozenset(self.handlers)
 
     def route(self, envelopes: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
         """The envelopes this consumer wants, grouped by the queue they go to."""
@@ -193,9 +194,11 @@ class Consumer:
         countdown = backoff(
             attempt, factor=settings.EVENTBUS["BACKOFF_FACTOR"], maximum=settings.EVENTBUS["BACKOFF_MAX"]
         )
-        raise task.retry(
-            args=([f.delivered.envelope for f in to_retry],), countdown=countdown, exc=to_retry[0].error
-        )
+        retry_envelopes = [f.delivered.envelope for f in to_retry]
+        # Name the queue: a retry must go back to the lane it came from (urgent or not), and
+        # Celery would otherwise route it by the task's default.
+        [(queue, _), *_] = self.route(retry_envelopes)
+        raise task.retry(args=(retry_envelopes,), countdown=countdown, exc=to_retry[0].error, queue=queue)
 
     def process(self, envelopes: Sequence[Any], attempt: int) -> list[Failure]:
         """Apply what can be applied; dead-letter what never can; return what to retry."""

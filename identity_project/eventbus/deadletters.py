@@ -106,8 +106,9 @@ def drain_dead_letter_queues(limit: int = 1000) -> int:
         return 0
     drained = 0
     with app.connection_for_read() as connection:
-        routing.declare_dead_letter_topology(connection, broker_url)
-        for queue in routing.dead_letter_queues(broker_url):
+        names = routing.queue_names()
+        routing.declare_dead_letter_topology(connection, broker_url, names)
+        for queue in routing.dead_letter_queues(broker_url, names):
             bound = queue(connection.default_channel)
             source = queue.name.removesuffix(".dlq")
             while drained < limit and (message := bound.get(no_ack=False, accept=["json"])) is not None:

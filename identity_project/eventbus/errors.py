@@ -1,6 +1,6 @@
 """How a consumer's failures are classified: retry later, or dead-letter now."""
 
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 
 
 class TransientError(Exception):
@@ -16,9 +16,13 @@ class PermanentError(Exception):
 INFRASTRUCTURE_ERRORS = (TransientError, OperationalError, InterfaceError, OSError)
 
 
+# The event's own content breaks the store (a value too long, out of range): no retry helps.
+PERMANENT_ERRORS = (PermanentError, DataError)
+
+
 def is_permanent(exc: BaseException) -> bool:
     """Everything else is retried, then dead-lettered once its retries are spent: never dropped."""
-    return isinstance(exc, PermanentError)
+    return isinstance(exc, PERMANENT_ERRORS)
 
 
 def is_infrastructure_failure(exc: BaseException) -> bool:

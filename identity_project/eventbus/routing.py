@@ -44,7 +44,9 @@ def _queue_arguments(name: str, broker_url: str, delivery_limit: int) -> dict[st
     }
 
 
-def task_queues(broker_url: str, delivery_limit: int) -> tuple[Queue, ...]:
+def task_queues(
+    broker_url: str, delivery_limit: int, names: tuple[str, ...] = QUEUE_NAMES
+) -> tuple[Queue, ...]:
     """The queues Celery declares and consumes (CELERY_TASK_QUEUES)."""
     return tuple(
         Queue(
@@ -54,11 +56,11 @@ def task_queues(broker_url: str, delivery_limit: int) -> tuple[Queue, ...]:
             durable=True,
             queue_arguments=_queue_arguments(name, broker_url, delivery_limit),
         )
-        for name in QUEUE_NAMES
+        for name in names
     )
 
 
-def dead_letter_queues(broker_url: str) -> tuple[Queue, ...]:
+def dead_letter_queues(broker_url: str, names: tuple[str, ...]) -> tuple[Queue, ...]:
     """Declared apart from task_queues, so that no worker consumes them as tasks."""
     arguments = {"x-queue-type": "quorum"} if broker_is_rabbitmq(broker_url) else None
     return tuple(
@@ -69,14 +71,21 @@ def dead_letter_queues(broker_url: str) -> tuple[Queue, ...]:
             durable=True,
             queue_arguments=arguments,
         )
-        for name in QUEUE_NAMES
+        for name in names
     )
 
 
-def declare_dead_letter_topology(connection, broker_url: str) -> None:
+def declare_dead_letter_topology(connection, broker_url: str, names: tuple[str, ...]) -> None:
     """The dead-letter exchange must exist before RabbitMQ needs it, or it drops the message."""
     if not broker_is_rabbitmq(broker_url):
         return
     channel = connection.default_channel
-    for queue in dead_letter_queues(broker_url):
+    for queue in dead_letter_queues(broker_url, names):
         queue.bind(channel).declare()
+
+
+def queue_names() -> tuple[str, ...]:
+    """The names of the queues this process's Celery app knows (the settings' task_queues)."""
+    from django.conf import settings
+
+    return tuple(queue.name for queue in settings.CELERY_TASK_QUEUES)

@@ -1,0 +1,101 @@
+"""Fixtures shared by all tests: the services of this run, real worker and relay processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+from tests.support.processes import Process, start_relay, start_worker, wait_for
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _unavailable(what: str) -> None:
+    """In CI a missing service fails the run; on a laptop the tests needing it are skipped."""
+    if IN_CI:
+        pytest.fail(f"{what} is not available (CI=true: failing, not skipping)", pytrace=False)
+    pytest.skip(f"{what} is not available")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def rabbitmq_vhost():
+    """This run's own vhost, so parallel runs never take each other's messages."""
+    host, port = settings.CELERY_BROKER_URL.split("@", 1)[1].split("/", 1)[0].split(":")
+    if not _reachable(host, int(port)):
+        _unavailable(f"RabbitMQ at {host}:{port}")
+    vhost = settings.CELERY_BROKER_URL.rsplit("/", 1)[1]
+    try:
+        _rabbitmqctl("add_vhost", vhost)
+        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        _unavailable(f"rabbitmqctl to create the vhost {vhost} ({exc})")
+    yield vhost
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_database():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        client.flushdb()
+    except redis.ConnectionError:
+        _unavailable(f"Redis at {settings.REDIS_URL}")
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def log_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def worker(transactional_db, log_dir: Path):
+    """A real `celery worker` process (prefork, two children) on the audit and probe queues."""
+    process = start_worker(log_dir)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def relay(transactional_db, log_dir: Path):
+    process: Process = start_relay(log_dir)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def markers(tmp_path: Path) -> Path:
+    """A folder the probe handler writes its attempt markers into."""
+    folder = tmp_path / "markers"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def probe_id() -> str:
+    return uuid.uuid4().hex
+
+
+__all__ = ["wait_for"]

@@ -1,0 +1,33 @@
+"""Test settings: the production stack (PostgreSQL, RabbitMQ, Redis), isolated per test run.
+
+Each run gets its own database (test_identity_<run>), RabbitMQ vhost (identity_test_<run>) and
+Redis database, so runs never see each other's rows or steal each other's messages. The run id
+is put in the environment, so worker and relay processes started by the tests share it.
+"""
+
+import os
+import uuid
+
+RUN_ID = os.environ.setdefault("TEST_RUN_ID", uuid.uuid4().hex[:10])
+RABBITMQ_HOST = os.environ.get("TEST_RABBITMQ_HOST", "127.0.0.1:5672")
+RABBITMQ_VHOST = f"identity_test_{RUN_ID}"
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/identity")
+os.environ.setdefault("CELERY_BROKER_URL", f"amqp://guest:guest@{RABBITMQ_HOST}/{RABBITMQ_VHOST}")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + RUN_ID)
+os.environ.setdefault("EVENTBUS_BACKOFF_FACTOR", "1.0")
+os.environ.setdefault("EVENTBUS_RELAY_GRACE", "0.5")
+os.environ.setdefault("EVENTBUS_DELIVERY_LIMIT", "3")
+
+from identity_project.settings import *  # noqa: E402, F403
+from identity_project.settings import CELERY_BROKER_URL, DATABASES, EVENTBUS, INSTALLED_APPS  # noqa: E402
+
+from identity_project.eventbus import routing  # noqa: E402
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.probe"]
+DATABASES["default"]["TEST"] = {"NAME": f"test_identity_{RUN_ID}"}
+CELERY_TASK_QUEUES = routing.task_queues(
+    CELERY_BROKER_URL, EVENTBUS["DELIVERY_LIMIT"], (*routing.QUEUE_NAMES, "probe")
+)
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

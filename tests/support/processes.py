@@ -1,0 +1,101 @@
+"""Real Celery worker and relay processes for tests, started with subprocess and killed with signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+
+def wait_for(
+    condition: Callable[[], object], *, timeout: float = 30.0, interval: float = 0.1, what: str = ""
+) -> object:
+    """Poll until condition() is truthy; fail the test with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+
+
+def service_env(**overrides: str) -> dict[str, str]:
+    """The environment of a child process: the test settings, pointed at this run's test database."""
+    env = dict(os.environ)
+    database = connection.settings_dict
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    env["DATABASE_URL"] = (
+        f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    )
+    env.update(overrides)
+    return env
+
+
+class Process:
+    """A child process in its own process group, with its output in a log file."""
+
+    def __init__(self, args: list[str], *, log_path: Path, env: dict[str, str]) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def children(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.pid)], capture_output=True, text=True)
+        return [int(pid) for pid in out.stdout.split()]
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.popen.wait(5)
+        self._log.close()
+
+
+def start_worker(
+    log_dir: Path, *, queues: str = "audit,probe", concurrency: int = 2, env: dict[str, str] | None = None
+) -> Process:
+    worker = Process(
+        [
+            PYTHON, "-m", "celery", "-A", "identity_project", "worker",
+            "-Q", queues, "-c", str(concurrency), "-P", "prefork",
+            "--without-gossip", "--without-mingle", "--loglevel", "INFO",
+            "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+        ],
+        log_path=log_dir / "worker.log",
+        env=env or service_env(),
+    )  # fmt: skip
+    wait_for(
+        lambda: "ready." in worker.log() or worker.popen.poll() is not None, timeout=60, what="worker ready"
+    )
+    assert worker.popen.poll() is None, worker.log()
+    return worker
+
+
+def start_relay(log_dir: Path, *, env: dict[str, str] | None = None, name: str = "relay") -> Process:
+    return Process(
+        [PYTHON, "manage.py", "relay_outbox", "--interval", "0.2"],
+        log_path=log_dir / f"{name}.log",
+        env=env or service_env(),
+    )
