@@ -20,10 +20,9 @@ os.environ.setdefault("EVENTBUS_BACKOFF_FACTOR", "1.0")
 os.environ.setdefault("EVENTBUS_RELAY_GRACE", "0.5")
 os.environ.setdefault("EVENTBUS_DELIVERY_LIMIT", "3")
 
+from identity_project.eventbus import routing  # noqa: E402
 from identity_project.settings import *  # noqa: E402, F403
 from identity_project.settings import CELERY_BROKER_URL, DATABASES, EVENTBUS, INSTALLED_APPS  # noqa: E402
-
-from identity_project.eventbus import routing  # noqa: E402
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.probe"]
 DATABASES["default"]["TEST"] = {"NAME": f"test_identity_{RUN_ID}"}
