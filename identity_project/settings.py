@@ -18,7 +18,8 @@ from identity_project.eventbus import routing
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -188,7 +189,9 @@ elif CELERY_BROKER_URL.startswith("redis"):
     # Unacked messages come back only after this; keep retry backoff far below it.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+    # Publisher confirms; and a publisher that cannot reach RabbitMQ gives up after one quick
+    # retry instead of blocking a request: the outbox row stays pending for the relay.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True, "max_retries": 1, "interval_start": 0.2}
 CELERY_TASK_QUEUES = routing.task_queues(CELERY_BROKER_URL, EVENTBUS["DELIVERY_LIMIT"])
 CELERY_TASK_DEFAULT_QUEUE = routing.IDENTITY
 CELERY_TASK_DEFAULT_EXCHANGE = routing.EXCHANGE.name

@@ -12,6 +12,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from identity_project.celery import app as celery_app
 from tests.support.processes import Process, start_relay, start_worker, wait_for
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -70,9 +71,20 @@ def log_dir(tmp_path: Path) -> Path:
     return folder
 
 
+def purge_queues() -> None:
+    """Messages an earlier test left behind must not reach this test's worker."""
+    with celery_app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for queue in celery_app.amqp.queues.values():
+            bound = queue.bind(channel)
+            bound.declare()
+            bound.purge()
+
+
 @pytest.fixture
 def worker(transactional_db, log_dir: Path):
     """A real `celery worker` process (prefork, two children) on the audit and probe queues."""
+    purge_queues()
     process = start_worker(log_dir)
     yield process
     process.stop()

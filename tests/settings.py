@@ -15,6 +15,7 @@ RABBITMQ_VHOST = f"identity_test_{RUN_ID}"
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/identity")
 os.environ.setdefault("CELERY_BROKER_URL", f"amqp://guest:guest@{RABBITMQ_HOST}/{RABBITMQ_VHOST}")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + RUN_ID)
 os.environ.setdefault("EVENTBUS_BACKOFF_FACTOR", "1.0")
 os.environ.setdefault("EVENTBUS_RELAY_GRACE", "0.5")

@@ -1,0 +1,90 @@
+"""The relay: events committed while the broker is unreachable are sent once it is back."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from django.conf import settings
+
+from audit.models import AuditEntry
+from identity_project.eventbus.models import OutboxEvent
+from tests.probe.models import ProbeEffect
+from tests.support.processes import PYTHON, ROOT, service_env, start_relay, wait_for
+from tests.support.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def broker_proxy():
+    host, port = settings.CELERY_BROKER_URL.split("@", 1)[1].split("/", 1)[0].split(":")
+    proxy = TcpProxy(host, int(port))
+    yield proxy
+    proxy.close()
+
+
+def through(proxy: TcpProxy) -> str:
+    credentials, rest = settings.CELERY_BROKER_URL.split("@", 1)
+    return f"{credentials}@127.0.0.1:{proxy.port}/{rest.split('/', 1)[1]}"
+
+
+def publish_in_a_process(count: int, prefix: str, **env: str) -> None:
+    subprocess.run(
+        [PYTHON, "manage.py", "probe_publish", "--count", str(count), "--prefix", prefix],
+        cwd=ROOT,
+        env=service_env(**env),
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+
+
+def pending() -> int:
+    return OutboxEvent.objects.filter(dispatched_at__isnull=True).count()
+
+
+def test_events_committed_while_rabbitmq_is_unreachable_reach_audit_once_it_is_back(
+    worker, broker_proxy, log_dir
+):
+    # given RabbitMQ unreachable for the publishing process and its relay
+    broker_proxy.cut()
+    broker = through(broker_proxy)
+
+    # when 200 events are committed, and the relay runs through the outage
+    publish_in_a_process(200, "outage", CELERY_BROKER_URL=broker)
+    relay = start_relay(log_dir, env=service_env(CELERY_BROKER_URL=broker))
+    try:
+        wait_for(lambda: "relay.failed" in relay.log(), timeout=30, what="the relay to meet the outage")
+        assert pending() == 200
+        assert AuditEntry.objects.count() == 0
+
+        broker_proxy.restore()
+
+        # then all 200 reach audit and the probe consumer, exactly once, and nothing is left
+        wait_for(lambda: AuditEntry.objects.count() == 200, timeout=90, what="200 audit rows")
+        wait_for(lambda: ProbeEffect.objects.count() == 200, timeout=60, what="200 probe effects")
+        assert pending() == 0
+    finally:
+        relay.stop()
+    assert AuditEntry.objects.values("event_id").distinct().count() == 200
+    assert OutboxEvent.objects.filter(attempts__gt=0).exists()
+
+
+def test_two_relays_side_by_side_send_every_event_once(worker, log_dir):
+    # given 300 events left to the relay (no fast path)
+    publish_in_a_process(300, "pair", EVENTBUS_FAST_PATH="false")
+    assert pending() == 300
+
+    # when two relays run at once
+    relays = [start_relay(log_dir, name=f"relay-{i}") for i in (1, 2)]
+    try:
+        wait_for(lambda: pending() == 0, timeout=60, what="the outbox to drain")
+        wait_for(lambda: ProbeEffect.objects.count() == 300, timeout=60, what="300 probe effects")
+    finally:
+        for relay in relays:
+            relay.stop()
+
+    # then every event was applied once
+    assert AuditEntry.objects.count() == 300
+    assert ProbeEffect.objects.values("event_id").distinct().count() == 300
