@@ -43,3 +43,10 @@ format: install
 
 clean:
 	rm -rf $(VAR_DIR) .pytest_cache .ruff_cache
+
+## bench: the pipeline benchmark on PostgreSQL, RabbitMQ and Redis (report in bench/results/)
+bench: install
+	$(BIN)/python -m bench.pipeline
+
+bench-quick: install
+	$(BIN)/python -m bench.pipeline --quick

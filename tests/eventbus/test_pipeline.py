@@ -169,9 +169,7 @@ def test_exhausted_retries_dead_letter_the_event_and_replay_applies_it_once(work
     assert (letter.status, letter.replay_count) == ("replayed", 2)
 
 
-def test_a_permanent_error_is_dead_lettered_at_once_and_discard_removes_it_from_the_pending_list(
-    worker, markers, probe_id
-):
+def test_a_permanent_error_is_dead_lettered_compensated_and_discarded(worker, markers, probe_id):
     envelope = publish_probe(probe_id, "fail_permanent", markers)
 
     letter = wait_for(
@@ -179,6 +177,7 @@ def test_a_permanent_error_is_dead_lettered_at_once_and_discard_removes_it_from_
     )
     assert (letter.reason, letter.attempts) == ("permanent", 1)
     assert len(attempts(markers)) == 1
+    wait_for(lambda: effects(f"{probe_id}-compensated") == 1, what="the handler's compensation")
 
     deadletters.discard(letter)
 

@@ -35,3 +35,13 @@ def apply(delivered: Delivered) -> None:
     ProbeEffect.objects.create(
         probe_id=event.probe_id, event_id=delivered.event_id, attempt=delivered.attempt
     )
+
+
+@apply.compensate
+def undo(delivered: Delivered, error: BaseException) -> None:
+    """Leaves a trace the test can see: the compensation ran once the event was dead-lettered."""
+    ProbeEffect.objects.create(
+        probe_id=f"{delivered.event.probe_id}-compensated",
+        event_id=delivered.event_id,
+        attempt=delivered.attempt,
+    )

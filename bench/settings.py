@@ -1,0 +1,21 @@
+"""Benchmark settings: the production stack, in a database and vhost of the benchmark's own."""
+
+import os
+
+BENCH_ID = os.environ.setdefault("BENCH_ID", "bench")
+os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/identity_{BENCH_ID}")
+os.environ.setdefault("CELERY_BROKER_URL", f"amqp://guest:guest@127.0.0.1:5672/identity_{BENCH_ID}")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+from identity_project.eventbus import routing  # noqa: E402
+from identity_project.settings import *  # noqa: E402, F403
+from identity_project.settings import CELERY_BROKER_URL, EVENTBUS, INSTALLED_APPS  # noqa: E402
+
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
+# The baseline's queue has the same arguments as the consumers' queues.
+CELERY_TASK_QUEUES = routing.task_queues(
+    CELERY_BROKER_URL, EVENTBUS["DELIVERY_LIMIT"], (*routing.QUEUE_NAMES, "bench.noop")
+)
