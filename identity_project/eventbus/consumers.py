@@ -155,6 +155,21 @@ class Consumer:
             routes.append((self.urgent_queue or self.queue, urgent))
         return routes
 
+    def send(self, envelopes: list[dict[str, Any]], *, queue: str | None = None, producer=None) -> None:
+        """One message to this consumer's queue (or `queue`), without Celery's own publish retries:
+        the callers (fast path, relay, replay) decide what a failure means. The task's argsrepr
+        names the events instead of repeating their data in message headers, Flower and logs."""
+        self.task.apply_async(
+            args=(envelopes,),
+            queue=queue or self.queue,
+            producer=producer,
+            retry=False,
+            argsrepr=f"[{len(envelopes)} events: {envelopes[0].get('type', '?')}, ...]"
+            if envelopes
+            else "[]",
+            kwargsrepr="{}",
+        )
+
     # --- the task --------------------------------------------------------------------------
 
     def _make_task(self) -> Task:

@@ -76,7 +76,7 @@ def replay(letter: DeadLetter) -> DeadLetter:
     consumer = consumers.get_consumer(letter.consumer)
     [(queue, envelopes)] = consumer.route([letter.envelope]) or [(consumer.queue, [letter.envelope])]
     try:
-        consumer.task.apply_async(args=(envelopes,), queue=queue, retry=False)
+        consumer.send(envelopes, queue=queue)
     except Exception as exc:
         raise DeadLetterError(f"the broker refused the replay: {exc}") from exc
     DeadLetter.objects.filter(pk=letter.pk).update(
@@ -132,9 +132,9 @@ def _store_dead_lettered_message(queue: str, message) -> None:
     if len(envelopes) > 1 and consumer in {c.name for c in consumers.all_consumers()}:
         # A batch that kills its worker: send its events one by one, so only the event that
         # really kills it ends here, and the others are applied.
-        task = consumers.get_consumer(consumer).task
+        target = consumers.get_consumer(consumer)
         for envelope in envelopes:
-            task.apply_async(args=([envelope],), queue=queue, retry=False)
+            target.send([envelope], queue=queue)
         return
     for envelope in envelopes:
         store(

@@ -155,7 +155,7 @@ def dispatch(rows: Sequence[OutboxEvent]) -> None:
         for consumer in consumer_registry.all_consumers():
             for queue, group in consumer.route(envelopes):
                 for chunk in _chunks(group, consumer.batch_size):
-                    consumer.task.apply_async(args=(chunk,), queue=queue, producer=producer, retry=False)
+                    consumer.send(chunk, queue=queue, producer=producer)
 
 
 def mark_dispatched(rows: Sequence[OutboxEvent]) -> None:
