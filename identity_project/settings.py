@@ -172,6 +172,9 @@ EVENTBUS = {
     # The relay leaves rows younger than this to the on-commit fast path.
     "RELAY_GRACE": env.float("EVENTBUS_RELAY_GRACE", default=2.0),
     "FAST_PATH": env.bool("EVENTBUS_FAST_PATH", default=True),
+    "OUTBOX_RETENTION_DAYS": env.int("EVENTBUS_OUTBOX_RETENTION_DAYS", default=7),
+    # Idempotency keys outlive any redelivery or replay that could still come.
+    "PROCESSED_RETENTION_DAYS": env.int("EVENTBUS_PROCESSED_RETENTION_DAYS", default=90),
 }
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 BROKER_FOLDER = VAR_DIR / "broker"
@@ -216,9 +219,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "eventbus.drain_dead_letter_queues",
         "schedule": timedelta(seconds=30),
     },
+    "eventbus-purge-history": {"task": "eventbus.purge_history", "schedule": timedelta(hours=24)},
 }
 
 
+# --- audit (issue 6: owned by the audit app) ------------------------------------------------
+
+# --- notification (issue 7: owned by the notification app) ----------------------------------
+
+# --- integration (issue 8: owned by the integration app) ------------------------------------
+
+# --- logging ------------------------------------------------------------------------------
 structlog.configure(
     processors=[
         structlog.contextvars.merge_contextvars,

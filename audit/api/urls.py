@@ -1,0 +1,3 @@
+"""audit API routes, mounted under /api/v1/ (paths as in ../shared/API.md)."""
+
+urlpatterns: list = []
