@@ -3,14 +3,17 @@
 from django.db.models.signals import post_init, post_save
 from django.dispatch import receiver
 
-from identity.events import UserRegistered, UserUpdated
+from identity.events import UserDeactivated, UserReactivated, UserRegistered, UserUpdated
 from identity.models import User
+from identity.services.sessions import sessions_invalidate_for_user
 from identity_project.eventbus.publisher import publish
+
+WATCHED = (*User.TRACKED_FIELDS, "is_active")
 
 
 @receiver(post_init, sender=User)
-def remember_tracked_fields(sender, instance: User, **kwargs) -> None:
-    instance._tracked_before = {f: instance.__dict__.get(f) for f in User.TRACKED_FIELDS}
+def remember_watched_fields(sender, instance: User, **kwargs) -> None:
+    instance._before = {f: instance.__dict__.get(f) for f in WATCHED}
 
 
 @receiver(post_save, sender=User)
@@ -21,7 +24,18 @@ def publish_user_saved(sender, instance: User, created: bool, raw: bool = False,
         method = getattr(instance, "registration_method", "admin")
         publish(UserRegistered(user_id=instance.id, email=instance.email, method=method))
     else:
-        changed = [f for f, before in instance._tracked_before.items() if getattr(instance, f) != before]
+        before = instance._before
+        changed = [f for f in User.TRACKED_FIELDS if getattr(instance, f) != before[f]]
         if changed:
             publish(UserUpdated(user_id=instance.id, changed_fields=changed))
-    instance._tracked_before = {f: getattr(instance, f) for f in User.TRACKED_FIELDS}
+        if instance.is_active != before["is_active"]:
+            _publish_activation(instance)
+    instance._before = {f: getattr(instance, f) for f in WATCHED}
+
+
+def _publish_activation(user: User) -> None:
+    if user.is_active:
+        publish(UserReactivated(user_id=user.id))
+        return
+    publish(UserDeactivated(user_id=user.id, reason=getattr(user, "deactivation_reason", "admin")))
+    sessions_invalidate_for_user(user=user, reason="user_deactivated")

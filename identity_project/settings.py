@@ -65,10 +65,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "identity_project.eventbus.middleware.CorrelationIdMiddleware",
+    "identity_project.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "identity.middleware.AdminActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -119,6 +121,41 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+
+# Sign-in, sessions and lockout (identity/services). Durations in seconds.
+IDENTITY = {
+    "ACCESS_TOKEN_LIFETIME": env.int("IDENTITY_ACCESS_TOKEN_LIFETIME", default=300),
+    "REFRESH_TOKEN_LIFETIME": env.int("IDENTITY_REFRESH_TOKEN_LIFETIME", default=8 * 3600),
+    # A session ends after this long without a refresh, and in any case after the absolute lifetime.
+    "SESSION_IDLE_TIMEOUT": env.int("IDENTITY_SESSION_IDLE_TIMEOUT", default=2 * 3600),
+    "SESSION_ABSOLUTE_LIFETIME": env.int("IDENTITY_SESSION_ABSOLUTE_LIFETIME", default=12 * 3600),
+    # Keycloak-like brute-force detection: THRESHOLD failures within WINDOW lock the account for
+    # BASE * 2**(locks so far); after MAX_TEMPORARY_LOCKS the next lock lasts until an admin lifts it.
+    "LOCKOUT_THRESHOLD": env.int("IDENTITY_LOCKOUT_THRESHOLD", default=5),
+    "LOCKOUT_WINDOW": env.int("IDENTITY_LOCKOUT_WINDOW", default=900),
+    "LOCKOUT_BASE": env.int("IDENTITY_LOCKOUT_BASE", default=60),
+    "LOCKOUT_MAX_TEMPORARY_LOCKS": env.int("IDENTITY_LOCKOUT_MAX_TEMPORARY_LOCKS", default=5),
+    # An address with a successful sign-in this recent is not locked out by failures from elsewhere.
+    "KNOWN_ADDRESS_DAYS": env.int("IDENTITY_KNOWN_ADDRESS_DAYS", default=30),
+    # Proxies whose X-Forwarded-For is believed; the client address is never read from a header
+    # a client can set.
+    "TRUSTED_PROXIES": env.list("IDENTITY_TRUSTED_PROXIES", default=[]),
+    "PASSWORD_RESET_URL": env.str(
+        "IDENTITY_PASSWORD_RESET_URL", default="http://127.0.0.1:8000/reset-password?token={token}"
+    ),
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=IDENTITY["ACCESS_TOKEN_LIFETIME"]),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=IDENTITY["REFRESH_TOKEN_LIFETIME"]),
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=""),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "sub",
+    "UPDATE_LAST_LOGIN": False,
+}
+SIMPLE_JWT["SIGNING_KEY"] = SIMPLE_JWT["SIGNING_KEY"] or SECRET_KEY
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -144,7 +181,14 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="identity@localhost")
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "identity.authentication.SessionJWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "auth_ip": env.str("THROTTLE_AUTH_IP", default="60/min"),
+        "auth_account": env.str("THROTTLE_AUTH_ACCOUNT", default="20/min"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "identity_project.api_errors.exception_handler",
@@ -220,14 +264,86 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=30),
     },
     "eventbus-purge-history": {"task": "eventbus.purge_history", "schedule": timedelta(hours=24)},
+    "identity-expire-sessions": {"task": "identity.expire_sessions", "schedule": timedelta(minutes=1)},
+    "identity-unlock-lapsed-locks": {
+        "task": "identity.unlock_lapsed_locks",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 
 # --- audit (issue 6: owned by the audit app) ------------------------------------------------
+AUDIT = {
+    # Days an entry is kept after it was recorded, per category (audit/taxonomy.py); a category
+    # not named here is kept for ever.
+    "RETENTION_DAYS": {
+        "security": env.int("AUDIT_RETENTION_SECURITY_DAYS", default=400),
+        "authentication": env.int("AUDIT_RETENTION_AUTHENTICATION_DAYS", default=180),
+        "session": env.int("AUDIT_RETENTION_SESSION_DAYS", default=90),
+        "token": env.int("AUDIT_RETENTION_TOKEN_DAYS", default=30),
+        "account": env.int("AUDIT_RETENTION_ACCOUNT_DAYS", default=400),
+        "access": env.int("AUDIT_RETENTION_ACCESS_DAYS", default=730),
+        "audit": env.int("AUDIT_RETENTION_AUDIT_DAYS", default=730),
+        "other": env.int("AUDIT_RETENTION_OTHER_DAYS", default=90),
+    },
+    # Rows removed per transaction: small, so retention never holds the table for long.
+    "RETENTION_BATCH": env.int("AUDIT_RETENTION_BATCH", default=1000),
+    "ARCHIVE_DIR": Path(env.str("AUDIT_ARCHIVE_DIR", default=str(VAR_DIR / "audit-archive"))),
+    "EXPORT_DIR": Path(env.str("AUDIT_EXPORT_DIR", default=str(VAR_DIR / "audit-exports"))),
+}
+CELERY_BEAT_SCHEDULE["audit-apply-retention"] = {
+    "task": "audit.apply_retention",
+    "schedule": timedelta(hours=24),
+}
 
 # --- notification (issue 7: owned by the notification app) ----------------------------------
+NOTIFICATION = {
+    # E-mails per recipient and category per hour before the rest is folded into a digest
+    # (urgent rules are never folded: they exist to arrive at once).
+    "RATE_LIMIT_PER_HOUR": env.int("NOTIFICATION_RATE_LIMIT_PER_HOUR", default=5),
+    "SEND_MAX_ATTEMPTS": env.int("NOTIFICATION_SEND_MAX_ATTEMPTS", default=6),
+    "SEND_BACKOFF_FACTOR": env.float("NOTIFICATION_SEND_BACKOFF_FACTOR", default=2.0),
+    "SEND_BACKOFF_MAX": env.float("NOTIFICATION_SEND_BACKOFF_MAX", default=300.0),
+    # A pending send older than this (its after-commit send or retry task was lost) is swept.
+    "SWEEP_AFTER_SECONDS": env.int("NOTIFICATION_SWEEP_AFTER_SECONDS", default=120),
+    "DIGEST_INTERVAL_SECONDS": env.int("NOTIFICATION_DIGEST_INTERVAL_SECONDS", default=900),
+}
+CELERY_BEAT_SCHEDULE["notification-send-digests"] = {
+    "task": "notification.send_digests",
+    "schedule": timedelta(seconds=NOTIFICATION["DIGEST_INTERVAL_SECONDS"]),
+    "options": {"queue": routing.NOTIFICATION},
+}
+CELERY_BEAT_SCHEDULE["notification-sweep-pending"] = {
+    "task": "notification.sweep_pending",
+    "schedule": timedelta(seconds=60),
+    "options": {"queue": routing.NOTIFICATION},
+}
 
 # --- integration (issue 8: owned by the integration app) ------------------------------------
+# Webhook targets on loopback or private networks are refused unless this allows them: on by
+# default only in development (DEBUG), off in production unless set.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=DEBUG)
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+# Failed attempts a delivery may make while its endpoint's circuit is closed; then it is failed
+# and dead-lettered. Waiting behind an open circuit uses none of them.
+WEBHOOK_MAX_RETRIES = env.int("WEBHOOK_MAX_RETRIES", default=8)
+WEBHOOK_BACKOFF_FACTOR = env.float("WEBHOOK_BACKOFF_FACTOR", default=2.0)
+WEBHOOK_BACKOFF_MAX = env.float("WEBHOOK_BACKOFF_MAX", default=300.0)
+WEBHOOK_CIRCUIT_THRESHOLD = env.int("WEBHOOK_CIRCUIT_THRESHOLD", default=5)
+WEBHOOK_CIRCUIT_COOLDOWN = env.float("WEBHOOK_CIRCUIT_COOLDOWN", default=60.0)
+# An endpoint failing without one success for this long is disabled (and one alert logged).
+WEBHOOK_DISABLE_AFTER_DAYS = env.float("WEBHOOK_DISABLE_AFTER_DAYS", default=5.0)
+# After a rotation the old secret still signs (beside the new one) for this long.
+WEBHOOK_SECRET_GRACE_HOURS = env.float("WEBHOOK_SECRET_GRACE_HOURS", default=24.0)
+WEBHOOK_SWEEP_INTERVAL = env.float("WEBHOOK_SWEEP_INTERVAL", default=60.0)
+CELERY_BEAT_SCHEDULE["integration-sweep"] = {
+    "task": "integration.sweep",
+    "schedule": timedelta(seconds=WEBHOOK_SWEEP_INTERVAL),
+}
+CELERY_BEAT_SCHEDULE["integration-siem-daily-summary"] = {
+    "task": "integration.siem_daily_summary",
+    "schedule": timedelta(hours=24),
+}
 
 # --- logging ------------------------------------------------------------------------------
 structlog.configure(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+from django.core.cache import cache
 
 from identity_project.celery import app as celery_app
 from tests.support.processes import Process, start_relay, start_worker, wait_for
@@ -62,6 +63,13 @@ def redis_database():
         _unavailable(f"Redis at {settings.REDIS_URL}")
     yield client
     client.flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters and lockout counts of one test must not spill into the next."""
+    cache.clear()
+    return
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Identity's tables: users (e-mail is the login)."""
+"""Users: e-mail is the login; lock state lives on the user."""
 
 from __future__ import annotations
 
@@ -36,6 +36,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can sign in to the Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)
+    # Lockout: locked_at set means locked; locked_until None with locked_at set means until an
+    # admin unlocks. lock_count makes each lock longer than the one before.
+    locked_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    lock_reason = models.CharField(max_length=32, blank=True)
+    lock_count = models.PositiveIntegerField(default=0)
 
     objects = UserManager()
 
@@ -43,8 +49,21 @@ class User(AbstractBaseUser, PermissionsMixin):
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
 
+    class Meta:
+        permissions = [
+            ("manage_users", "Can manage users and their sessions"),
+            ("manage_roles", "Can manage roles and their assignments"),
+            ("manage_permissions", "Can manage permissions and grants"),
+            ("approve_elevation", "Can approve or deny elevation requests"),
+            ("manage_ip_rules", "Can manage IP allow and block lists"),
+        ]
+
     # Fields whose edits publish UserUpdated (password, last_login have events of their own).
     TRACKED_FIELDS = ("email", "full_name", "is_staff", "is_superuser")
 
     def __str__(self) -> str:
         return self.email
+
+    def lock_in_force(self, now) -> bool:
+        """Locked now (a lapsed temporary lock is not; the services publish its end)."""
+        return self.locked_at is not None and (self.locked_until is None or self.locked_until > now)

@@ -1,0 +1,172 @@
+"""The sign-in endpoints (auth/...): register, login, refresh, logout, password reset."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from identity.api.throttles import AUTH_THROTTLES
+from identity.network import client_ip, user_agent
+from identity.services import accounts, login, passwords, sessions
+from identity.services.tokens import IssuedTokens
+from identity_project.api_errors import ApiError
+from identity_project.serializers import StrictSerializer
+
+TokenPairOutput = inline_serializer(
+    "TokenPair",
+    {
+        "access": serializers.CharField(),
+        "refresh": serializers.CharField(),
+        "session_id": serializers.UUIDField(),
+        "user_id": serializers.UUIDField(),
+    },
+)
+
+
+def current_session(request):
+    """The session of the access token that authenticated this request."""
+    session = getattr(request.user, "auth_session", None)
+    if session is None:
+        raise ApiError(
+            "This needs a sign-in with an access token.", code="not_authenticated", status_code=401
+        )
+    return session
+
+
+def token_pair(tokens: IssuedTokens, *, session_id, user_id) -> dict:
+    return {"access": tokens.access, "refresh": tokens.refresh, "session_id": session_id, "user_id": user_id}
+
+
+class RegisterApi(APIView):
+    """Create an account; password policy errors are 400, a taken e-mail 409."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = AUTH_THROTTLES
+
+    class InputSerializer(StrictSerializer):
+        email = serializers.EmailField(max_length=254)
+        password = serializers.CharField(max_length=256, trim_whitespace=False)
+        full_name = serializers.CharField(max_length=150, required=False, default="")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: inline_serializer(
+                "Registered", {"user_id": serializers.UUIDField(), "email": serializers.EmailField()}
+            )
+        },
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = accounts.user_register(**data.validated_data)
+        return Response({"user_id": user.id, "email": user.email}, status=status.HTTP_201_CREATED)
+
+
+class LoginApi(APIView):
+    """E-mail and password: tokens, or 401 (the same for an unknown e-mail), 423 when locked."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = AUTH_THROTTLES
+
+    class InputSerializer(StrictSerializer):
+        email = serializers.CharField(max_length=254)
+        password = serializers.CharField(max_length=256, trim_whitespace=False)
+        device_fingerprint = serializers.CharField(max_length=512, required=False)
+
+    @extend_schema(request=InputSerializer, responses={200: TokenPairOutput})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        started = login.login(
+            email=data.validated_data["email"],
+            password=data.validated_data["password"],
+            ip_address=client_ip(request),
+            user_agent=user_agent(request),
+        )
+        return Response(
+            token_pair(started.tokens, session_id=started.session.id, user_id=started.session.user_id)
+        )
+
+
+class TokenRefreshApi(APIView):
+    """Rotate the pair; a refresh token used twice ends its whole family and session (401 token_reused)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = AUTH_THROTTLES[:1]
+
+    class InputSerializer(StrictSerializer):
+        refresh = serializers.CharField(max_length=4096)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: inline_serializer(
+                "Rotated", {"access": serializers.CharField(), "refresh": serializers.CharField()}
+            )
+        },
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens = sessions.session_refresh(raw_refresh=data.validated_data["refresh"])
+        return Response({"access": tokens.access, "refresh": tokens.refresh})
+
+
+class LogoutApi(APIView):
+    """End the current session and its token family."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(StrictSerializer):
+        refresh = serializers.CharField(max_length=4096, required=False)
+
+    @extend_schema(request=InputSerializer, responses={204: None})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sessions.session_logout(
+            session=current_session(request), raw_refresh=data.validated_data.get("refresh")
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetApi(APIView):
+    """Always 202, whether the account exists or not."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = AUTH_THROTTLES
+
+    class InputSerializer(StrictSerializer):
+        email = serializers.CharField(max_length=254)
+
+    @extend_schema(request=InputSerializer, responses={202: None})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        passwords.password_reset_request(email=data.validated_data["email"], ip_address=client_ip(request))
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = AUTH_THROTTLES[:1]
+
+    class InputSerializer(StrictSerializer):
+        token = serializers.CharField(max_length=512)
+        new_password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+    @extend_schema(request=InputSerializer, responses={204: None})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        passwords.password_reset_confirm(**data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,104 @@
+"""The signed-in user's own endpoints (me/...): profile, password, sessions."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from identity.api.auth import current_session
+from identity.api.serializers import SessionOutputSerializer
+from identity.selectors import sessions_of
+from identity.services import accounts, passwords, sessions
+from identity_project.serializers import StrictSerializer
+
+ProfileOutput = inline_serializer(
+    "Profile",
+    {
+        "user_id": serializers.UUIDField(),
+        "email": serializers.EmailField(),
+        "full_name": serializers.CharField(),
+        "is_active": serializers.BooleanField(),
+        "mfa_enabled": serializers.BooleanField(),
+        "roles": serializers.ListField(child=serializers.CharField()),
+        "permissions": serializers.ListField(child=serializers.CharField()),
+    },
+)
+
+
+def profile(user) -> dict:
+    return {
+        "user_id": user.id,
+        "email": user.email,
+        "full_name": user.full_name,
+        "is_active": user.is_active,
+        "mfa_enabled": False,
+        "roles": [],
+        "permissions": sorted(user.get_all_permissions()),
+    }
+
+
+class MeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(StrictSerializer):
+        full_name = serializers.CharField(max_length=150, allow_blank=True)
+
+    @extend_schema(responses=ProfileOutput)
+    def get(self, request):
+        return Response(profile(request.user))
+
+    @extend_schema(request=InputSerializer, responses=ProfileOutput)
+    def patch(self, request):
+        data = self.InputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        user = accounts.user_update(user=request.user, fields=data.validated_data)
+        return Response(profile(user))
+
+
+class MyPasswordApi(APIView):
+    """Change the password; every other session ends."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(StrictSerializer):
+        current_password = serializers.CharField(max_length=256, trim_whitespace=False)
+        new_password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+    @extend_schema(request=InputSerializer, responses={204: None})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        passwords.password_change(
+            user=request.user,
+            session=current_session(request),
+            current=data.validated_data["current_password"],
+            new=data.validated_data["new_password"],
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MySessionListApi(ListAPIView):
+    """Own sessions, newest first."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = SessionOutputSerializer
+
+    def get_queryset(self):
+        return sessions_of(self.request.user)
+
+    def get_serializer_context(self):
+        session = getattr(self.request.user, "auth_session", None)
+        return {**super().get_serializer_context(), "current_session_id": session.id if session else None}
+
+
+class MySessionEndApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, session_id):
+        sessions.session_revoke(session_id=session_id, by_admin=False, owner=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,30 @@
+"""Throttles of the sign-in endpoints: per client address and per account (429 with Retry-After)."""
+
+import hashlib
+
+from rest_framework.throttling import SimpleRateThrottle
+
+from identity.network import client_ip
+
+
+class AuthIpThrottle(SimpleRateThrottle):
+    scope = "auth_ip"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
+
+
+class AuthAccountThrottle(SimpleRateThrottle):
+    """Keyed by the e-mail tried, whether or not an account has it (no enumeration)."""
+
+    scope = "auth_account"
+
+    def get_cache_key(self, request, view):
+        email = request.data.get("email") if hasattr(request.data, "get") else None
+        if not isinstance(email, str) or not email:
+            return None
+        ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+AUTH_THROTTLES = [AuthIpThrottle, AuthAccountThrottle]

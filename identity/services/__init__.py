@@ -1,0 +1,1 @@
+"""Identity's writes, one module per subdomain; every change publishes its events."""

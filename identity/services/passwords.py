@@ -1,0 +1,60 @@
+"""Passwords: change, reset by a single-use e-mailed token, and set by an admin."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from identity import reset_tokens
+from identity.errors import PasswordRejected, TokenInvalid
+from identity.events import PasswordChanged, PasswordResetRequested
+from identity.models import AuthSession, User
+from identity.services import lockout
+from identity.services.accounts import password_validate
+from identity.services.sessions import sessions_invalidate_for_user
+from identity.tasks import send_password_reset
+from identity_project.eventbus.publisher import publish
+
+
+def _set(*, user: User, password: str, method: str, keep: AuthSession | None = None) -> int:
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    ended = sessions_invalidate_for_user(user=user, reason="password_changed", keep=keep)
+    publish(PasswordChanged(user_id=user.id, method=method, sessions_invalidated=ended))
+    return ended
+
+
+@transaction.atomic
+def password_change(*, user: User, session: AuthSession | None, current: str, new: str) -> int:
+    """The signed-in user changes it; every other session ends (this one stays)."""
+    if not user.check_password(current):
+        raise PasswordRejected(["The current password is wrong."], field="current_password")
+    password_validate(new, user=user, field="new_password")
+    return _set(user=user, password=new, method="change", keep=session)
+
+
+@transaction.atomic
+def password_set_by_admin(*, user: User, new: str) -> int:
+    password_validate(new, user=user, field="new_password")
+    return _set(user=user, password=new, method="admin")
+
+
+@transaction.atomic
+def password_reset_request(*, email: str, ip_address: str) -> None:
+    """Known, active account: publish and mail the link after commit. Unknown: nothing, and the
+    caller answers the same. The event never carries the token or the link."""
+    user = User.objects.filter(email=email.strip().lower(), is_active=True).first()
+    if user is None:
+        return
+    publish(PasswordResetRequested(user_id=user.id, ip_address=ip_address))
+    transaction.on_commit(lambda: send_password_reset.delay(str(user.id)), robust=True)
+
+
+@transaction.atomic
+def password_reset_confirm(*, token: str, new_password: str) -> User:
+    user = reset_tokens.user_of(token)
+    if user is None:
+        raise TokenInvalid("The reset link is invalid or has expired.")
+    password_validate(new_password, user=user, field="new_password")
+    _set(user=user, password=new_password, method="reset")
+    lockout.user_unlock(user=user, reason="password_reset")
+    return user

@@ -1,0 +1,221 @@
+"""Sessions: start, refresh with rotation and reuse detection, end, expire."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from identity.authentication import FAMILY_CLAIM
+from identity.errors import NotFound, TokenInvalid, TokenReused
+from identity.events import (
+    SessionCreated,
+    SessionExpired,
+    SessionInvalidated,
+    SessionRefreshed,
+    SessionTerminated,
+    TokenFamilyRevoked,
+    TokenRefreshed,
+    TokenRevoked,
+)
+from identity.models import AuthSession, RefreshToken, User
+from identity.selectors import session_is_usable
+from identity.services.tokens import IssuedTokens, refresh_token_decode, tokens_issue
+from identity_project.eventbus.publisher import publish
+
+TERMINATION_REASONS = {"logout", "user_revoked", "admin_revoked", "device_revoked"}
+INVALIDATION_REASONS = {"password_changed", "user_deactivated", "user_locked", "token_reuse", "mfa_failed"}
+
+
+@dataclass(frozen=True)
+class StartedSession:
+    session: AuthSession
+    tokens: IssuedTokens | None
+
+
+def session_start(
+    *,
+    user: User,
+    ip_address: str,
+    user_agent: str,
+    requires_mfa: bool = False,
+    session_type: str = "password",
+) -> StartedSession:
+    """Open a session; a complete one gets its tokens now, a pending one after the second factor."""
+    now = timezone.now()
+    session = AuthSession.objects.create(
+        user=user,
+        status=AuthSession.Status.PENDING_MFA if requires_mfa else AuthSession.Status.ACTIVE,
+        session_type=session_type,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(seconds=settings.IDENTITY["SESSION_ABSOLUTE_LIFETIME"]),
+    )
+    publish(
+        SessionCreated(
+            session_id=session.id,
+            user_id=user.id,
+            session_type=session_type,
+            requires_mfa=requires_mfa,
+            ip_address=ip_address,
+            user_agent=user_agent,
+            expires_at=session.expires_at,
+        )
+    )
+    return StartedSession(session=session, tokens=None if requires_mfa else tokens_issue(session=session))
+
+
+def session_refresh(*, raw_refresh: str) -> IssuedTokens:
+    """Rotate the pair. A refresh token used a second time is theft: the whole family is revoked
+    and the session invalidated (committed), then the caller gets TokenReused."""
+    token = refresh_token_decode(raw_refresh)
+    with transaction.atomic():
+        record = (
+            RefreshToken.objects.select_for_update()
+            .select_related("session__user")
+            .filter(jti=token["jti"], family_id=token[FAMILY_CLAIM])
+            .first()
+        )
+        if record is None:
+            raise TokenInvalid()
+        session = record.session
+        if session.status == AuthSession.Status.ENDED or not session_is_usable(session):
+            raise TokenInvalid("The session has ended.", code="session_ended")
+        reused = record.used_at is not None or record.revoked_at is not None
+        if reused:
+            session_end(session=session, reason="token_reuse")
+        else:
+            now = timezone.now()
+            record.used_at = now
+            record.save(update_fields=["used_at"])
+            session.last_seen_at = now
+            session.save(update_fields=["last_seen_at"])
+            issued = tokens_issue(session=session, parent_jti=record.jti)
+            publish(
+                TokenRefreshed(
+                    session_id=session.id,
+                    user_id=session.user_id,
+                    old_jti=record.jti,
+                    new_jti=issued.refresh_jti,
+                    family_id=session.family_id,
+                )
+            )
+            publish(
+                SessionRefreshed(
+                    session_id=session.id, user_id=session.user_id, expires_at=session.expires_at
+                )
+            )
+    if reused:
+        raise TokenReused()  # after the commit: the family and the session stay revoked
+    return issued
+
+
+def _revoke_family(session: AuthSession, reason: str) -> int:
+    now = timezone.now()
+    live = RefreshToken.objects.filter(
+        family_id=session.family_id, revoked_at__isnull=True, used_at__isnull=True
+    )
+    revoked = live.update(revoked_at=now, revoke_reason=reason)
+    RefreshToken.objects.filter(family_id=session.family_id, revoked_at__isnull=True).update(
+        revoked_at=now, revoke_reason=reason
+    )
+    return revoked
+
+
+def session_end(*, session: AuthSession, reason: str, revoked_jti: str | None = None) -> None:
+    """End a session for `reason`: a user's or admin's decision (SessionTerminated), a security
+    reason (SessionInvalidated) or its lifetime (SessionExpired). Its token family dies with it."""
+    if session.status == AuthSession.Status.ENDED:
+        return
+    now = timezone.now()
+    session.status = AuthSession.Status.ENDED
+    session.ended_at = now
+    session.end_reason = reason
+    session.save(update_fields=["status", "ended_at", "end_reason"])
+    if revoked_jti:
+        publish(
+            TokenRevoked(
+                session_id=session.id, user_id=session.user_id, jti=revoked_jti, family_id=session.family_id,
+                reason=reason,
+            )
+        )  # fmt: skip
+    family_reason = {"token_reuse": "reuse_detected", "logout": "logout"}.get(reason, "session_ended")
+    tokens_revoked = _revoke_family(session, family_reason)
+    publish(
+        TokenFamilyRevoked(
+            session_id=session.id,
+            user_id=session.user_id,
+            family_id=session.family_id,
+            reason=family_reason,
+            tokens_revoked=tokens_revoked,
+        )
+    )
+    if reason in TERMINATION_REASONS:
+        publish(SessionTerminated(session_id=session.id, user_id=session.user_id, reason=reason))
+    elif reason in INVALIDATION_REASONS:
+        publish(SessionInvalidated(session_id=session.id, user_id=session.user_id, reason=reason))
+    else:
+        publish(SessionExpired(session_id=session.id, user_id=session.user_id, expired_at=now))
+
+
+@transaction.atomic
+def session_logout(*, session: AuthSession, raw_refresh: str | None = None) -> None:
+    """End the current session; a refresh token given must belong to it."""
+    jti = None
+    if raw_refresh:
+        token = refresh_token_decode(raw_refresh)
+        if token[FAMILY_CLAIM] != str(session.family_id):
+            raise TokenInvalid("The refresh token belongs to another session.")
+        jti = token["jti"]
+    session_end(session=session, reason="logout", revoked_jti=jti)
+
+
+@transaction.atomic
+def session_revoke(*, session_id: uuid.UUID | str, by_admin: bool, owner: User | None = None) -> AuthSession:
+    """A user ends one of their own sessions, or an admin anyone's."""
+    sessions = AuthSession.objects.select_for_update()
+    if owner is not None:
+        sessions = sessions.filter(user=owner)
+    session = sessions.filter(pk=session_id).first()
+    if session is None:
+        raise NotFound("No such session.")
+    session_end(session=session, reason="admin_revoked" if by_admin else "user_revoked")
+    return session
+
+
+def sessions_invalidate_for_user(*, user: User, reason: str, keep: AuthSession | None = None) -> int:
+    """End every open session of the user (but `keep`); returns how many ended."""
+    sessions = (
+        AuthSession.objects.select_for_update().filter(user=user).exclude(status=AuthSession.Status.ENDED)
+    )
+    if keep is not None:
+        sessions = sessions.exclude(pk=keep.pk)
+    count = 0
+    for session in sessions:
+        session_end(session=session, reason=reason)
+        count += 1
+    return count
+
+
+def sessions_expire_due(*, now=None, limit: int = 500) -> int:
+    """The periodic sweep: sessions past their absolute lifetime or idle too long end as expired."""
+    now = now or timezone.now()
+    idle_cutoff = now - timedelta(seconds=settings.IDENTITY["SESSION_IDLE_TIMEOUT"])
+    due = AuthSession.objects.exclude(status=AuthSession.Status.ENDED).filter(
+        Q(expires_at__lte=now) | Q(last_seen_at__lte=idle_cutoff)
+    )
+    expired = 0
+    for session_id in due.values_list("pk", flat=True)[:limit]:
+        with transaction.atomic():
+            session = AuthSession.objects.select_for_update(skip_locked=True).filter(pk=session_id).first()
+            if session is not None and session.status != AuthSession.Status.ENDED:
+                session_end(session=session, reason="expired")
+                expired += 1
+    return expired

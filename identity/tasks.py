@@ -1,0 +1,45 @@
+"""Identity's tasks (identity queue): mails that carry secrets, and the periodic sweeps."""
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+
+from identity import reset_tokens
+from identity.models import User
+from identity.services import lockout, sessions
+from identity_project.eventbus.errors import TransientError
+
+
+@shared_task(
+    name="identity.send_password_reset",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(TransientError, OSError),
+    retry_backoff=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def send_password_reset(user_id: str) -> None:
+    """The token is made here, in the worker, so it never travels through the broker."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return  # gone since: nothing to send
+    link = settings.IDENTITY["PASSWORD_RESET_URL"].format(token=reset_tokens.make(user))
+    send_mail(
+        subject="Reset your password",
+        message=f"Someone asked to reset the password of {user.email}.\n\n"
+        f"If it was you, open this link within a few days: {link}\n\n"
+        "If it was not you, ignore this mail: your password stays as it is.",
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[user.email],
+    )
+
+
+@shared_task(name="identity.expire_sessions", ignore_result=True)
+def expire_sessions() -> int:
+    return sessions.sessions_expire_due()
+
+
+@shared_task(name="identity.unlock_lapsed_locks", ignore_result=True)
+def unlock_lapsed_locks() -> int:
+    return lockout.users_unlock_lapsed()
