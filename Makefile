@@ -50,3 +50,7 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python -m bench.pipeline --quick
+
+## bench-logins: logins per second through the API against the bare password-hash rate
+bench-logins: install
+	$(BIN)/python -m bench.logins
