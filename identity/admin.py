@@ -1,12 +1,24 @@
 """The Django admin for users and sessions; every action goes through the services (and their events)."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 
 from identity.errors import IdentityError
-from identity.models import AuthSession, User
-from identity.services import accounts, lockout, passwords, sessions
+from identity.models import (
+    AuthSession,
+    ComplianceViolation,
+    ElevationRequest,
+    Permission,
+    PermissionGrant,
+    Role,
+    RoleAssignment,
+    SodRule,
+    User,
+)
+from identity.services import accounts, elevation, grants, lockout, passwords, roles, sessions
 
 
 class ServicePasswordChangeForm(AdminPasswordChangeForm):
@@ -131,3 +143,190 @@ class AuthSessionAdmin(admin.ModelAdmin):
             lambda s: sessions.session_revoke(session_id=s.pk, by_admin=True),
             "sessions ended",
         )
+
+
+# --- authorisation ----------------------------------------------------------------------------
+
+
+class RoleAdminForm(forms.ModelForm):
+    """The role's permissions as a plain field: the admin saves them through the services."""
+
+    permission_set = forms.ModelMultipleChoiceField(
+        queryset=Permission.objects.all(),
+        required=False,
+        label="Permissions",
+        widget=FilteredSelectMultiple("permissions", False),
+    )
+
+    class Meta:
+        model = Role
+        fields = ("name", "description", "parent", "is_active", "is_default", "is_privileged")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["permission_set"].initial = list(self.instance.permissions.all())
+
+
+@admin.register(Role)
+class RoleAdmin(admin.ModelAdmin):
+    form = RoleAdminForm
+    list_display = ("name", "parent", "is_active", "is_default", "is_privileged")
+    list_filter = ("is_active", "is_default", "is_privileged")
+    search_fields = ("name",)
+    actions = ("clone_roles",)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            roles.role_update(
+                role=obj,
+                fields={
+                    name: form.cleaned_data[name] for name in form.changed_data if name in roles.EDITABLE
+                },
+            )
+        else:
+            created = roles.role_create(
+                name=obj.name, description=obj.description, parent=obj.parent, is_default=obj.is_default,
+                is_privileged=obj.is_privileged,
+            )  # fmt: skip
+            obj.pk = created.pk
+            obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        role = Role.objects.get(pk=form.instance.pk)
+        wanted = set(form.cleaned_data["permission_set"])
+        held = set(role.permissions.all())
+        for permission in wanted - held:
+            roles.role_grant_permission(role=role, permission=permission)
+        for permission in held - wanted:
+            roles.role_revoke_permission(role=role, permission=permission)
+
+    def delete_model(self, request, obj):
+        roles.role_delete(role=obj)
+
+    def delete_queryset(self, request, queryset):
+        for role in queryset:
+            roles.role_delete(role=role)
+
+    @admin.action(description="Clone the selected roles", permissions=["add"])
+    def clone_roles(self, request, queryset):
+        _each(self, request, queryset, lambda r: roles.role_clone(role=r, name=f"{r.name} (copy)"), "cloned")
+
+
+@admin.register(Permission)
+class PermissionAdmin(admin.ModelAdmin):
+    list_display = ("codename", "name")
+    search_fields = ("codename", "name")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            grants.permission_update(
+                permission=obj, fields={n: form.cleaned_data[n] for n in form.changed_data}
+            )
+        else:
+            obj.pk = grants.permission_create(
+                codename=obj.codename, name=obj.name, description=obj.description
+            ).pk
+            obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        grants.permission_delete(permission=obj)
+
+    def delete_queryset(self, request, queryset):
+        for permission in queryset:
+            grants.permission_delete(permission=permission)
+
+
+@admin.register(RoleAssignment)
+class RoleAssignmentAdmin(admin.ModelAdmin):
+    """Only the expiry changes on an existing assignment; a different role is a new assignment."""
+
+    list_display = ("user", "role", "expires_at", "assigned_by", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__email", "role__name")
+    autocomplete_fields = ("user",)
+    fields = ("user", "role", "expires_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("user", "role") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        saved = roles.role_assign(
+            user=obj.user, role=obj.role, expires_at=obj.expires_at, assigned_by=request.user
+        )
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        roles.role_unassign(user=obj.user, role=obj.role)
+
+    def delete_queryset(self, request, queryset):
+        for assignment in queryset.select_related("user", "role"):
+            roles.role_unassign(user=assignment.user, role=assignment.role)
+
+
+@admin.register(PermissionGrant)
+class PermissionGrantAdmin(admin.ModelAdmin):
+    list_display = ("user", "permission", "expires_at", "granted_by", "created_at")
+    search_fields = ("user__email", "permission__codename")
+    autocomplete_fields = ("user",)
+    fields = ("user", "permission", "expires_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("user", "permission") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        saved = grants.permission_grant(
+            user=obj.user, permission=obj.permission, expires_at=obj.expires_at, granted_by=request.user
+        )
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        grants.permission_revoke(user=obj.user, permission=obj.permission)
+
+    def delete_queryset(self, request, queryset):
+        for grant in queryset.select_related("user", "permission"):
+            grants.permission_revoke(user=grant.user, permission=grant.permission)
+
+
+@admin.register(ElevationRequest)
+class ElevationRequestAdmin(admin.ModelAdmin):
+    list_display = ("user", "permission", "duration_seconds", "status", "decided_by", "created_at")
+    list_filter = ("status",)
+    readonly_fields = [f.name for f in ElevationRequest._meta.fields]
+    actions = ("approve", "deny")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Approve the selected requests", permissions=["change"])
+    def approve(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda r: elevation.elevation_approve(request_id=r.pk, approver=request.user),
+            "approved",
+        )
+
+    @admin.action(description="Deny the selected requests", permissions=["change"])
+    def deny(self, request, queryset):
+        def deny_one(elevation_request):
+            elevation.elevation_deny(
+                request_id=elevation_request.pk, approver=request.user, reason="denied in the admin"
+            )
+
+        _each(self, request, queryset, deny_one, "denied")
+
+
+@admin.register(SodRule)
+class SodRuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "role_a", "role_b", "mode")
+
+
+@admin.register(ComplianceViolation)
+class ComplianceViolationAdmin(admin.ModelAdmin):
+    list_display = ("rule", "user", "severity", "detected_at", "resolved_at")
+    list_filter = ("rule", "severity")
+    readonly_fields = ("rule", "user", "key", "details", "severity", "detected_at")

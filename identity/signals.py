@@ -3,10 +3,19 @@
 from django.db.models.signals import post_init, post_save
 from django.dispatch import receiver
 
-from identity.events import UserDeactivated, UserReactivated, UserRegistered, UserUpdated
+from identity.events import (
+    PermissionCheckDenied,
+    UserDeactivated,
+    UserReactivated,
+    UserRegistered,
+    UserUpdated,
+)
 from identity.models import User
+from identity.network import client_ip
+from identity.services.roles import default_roles_give
 from identity.services.sessions import sessions_invalidate_for_user
 from identity_project.eventbus.publisher import publish
+from identity_project.permissions import permission_denied
 
 WATCHED = (*User.TRACKED_FIELDS, "is_active")
 
@@ -23,6 +32,7 @@ def publish_user_saved(sender, instance: User, created: bool, raw: bool = False,
     if created:
         method = getattr(instance, "registration_method", "admin")
         publish(UserRegistered(user_id=instance.id, email=instance.email, method=method))
+        default_roles_give(user=instance)
     else:
         before = instance._before
         changed = [f for f in User.TRACKED_FIELDS if getattr(instance, f) != before[f]]
@@ -39,3 +49,14 @@ def _publish_activation(user: User) -> None:
         return
     publish(UserDeactivated(user_id=user.id, reason=getattr(user, "deactivation_reason", "admin")))
     sessions_invalidate_for_user(user=user, reason="user_deactivated")
+
+
+@receiver(permission_denied)
+def publish_permission_denied(sender, user, codename: str, request, **kwargs) -> None:
+    """Committed on its own: the request is refused, the refusal is still on record."""
+    publish(
+        PermissionCheckDenied(
+            user_id=user.pk, codename=codename, resource=f"{request.method} {request.path}"[:300],
+            ip_address=client_ip(request),
+        )
+    )  # fmt: skip

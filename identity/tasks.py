@@ -6,7 +6,7 @@ from django.core.mail import send_mail
 
 from identity import reset_tokens
 from identity.models import User
-from identity.services import lockout, sessions
+from identity.services import compliance, grants, lockout, roles, sessions
 from identity_project.eventbus.errors import TransientError
 
 
@@ -43,3 +43,13 @@ def expire_sessions() -> int:
 @shared_task(name="identity.unlock_lapsed_locks", ignore_result=True)
 def unlock_lapsed_locks() -> int:
     return lockout.users_unlock_lapsed()
+
+
+@shared_task(name="identity.expire_grants", ignore_result=True)
+def expire_grants() -> int:
+    return roles.assignments_expire_due() + grants.grants_expire_due()
+
+
+@shared_task(name="identity.compliance_check", ignore_result=True)
+def compliance_check() -> int:
+    return compliance.daily_check()

@@ -121,7 +121,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Signing in to the Django admin: ModelBackend. Permissions: roles and grants (identity/backends.py);
+# Django's own model permissions keep working for the admin site.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "identity.backends.RoleBackend"]
 
 # Sign-in, sessions and lockout (identity/services). Durations in seconds.
 IDENTITY = {
@@ -141,6 +143,9 @@ IDENTITY = {
     # Proxies whose X-Forwarded-For is believed; the client address is never read from a header
     # a client can set.
     "TRUSTED_PROXIES": env.list("IDENTITY_TRUSTED_PROXIES", default=[]),
+    # Privileged accounts unused this long are a compliance finding; elevations last at most this long.
+    "COMPLIANCE_STALE_DAYS": env.int("IDENTITY_COMPLIANCE_STALE_DAYS", default=90),
+    "ELEVATION_MAX_SECONDS": env.int("IDENTITY_ELEVATION_MAX_SECONDS", default=8 * 3600),
     "PASSWORD_RESET_URL": env.str(
         "IDENTITY_PASSWORD_RESET_URL", default="http://127.0.0.1:8000/reset-password?token={token}"
     ),
@@ -265,6 +270,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "eventbus-purge-history": {"task": "eventbus.purge_history", "schedule": timedelta(hours=24)},
     "identity-expire-sessions": {"task": "identity.expire_sessions", "schedule": timedelta(minutes=1)},
+    "identity-expire-grants": {"task": "identity.expire_grants", "schedule": timedelta(minutes=1)},
+    "identity-compliance-check": {"task": "identity.compliance_check", "schedule": timedelta(hours=24)},
     "identity-unlock-lapsed-locks": {
         "task": "identity.unlock_lapsed_locks",
         "schedule": timedelta(minutes=1),
@@ -307,6 +314,8 @@ NOTIFICATION = {
     # A pending send older than this (its after-commit send or retry task was lost) is swept.
     "SWEEP_AFTER_SECONDS": env.int("NOTIFICATION_SWEEP_AFTER_SECONDS", default=120),
     "DIGEST_INTERVAL_SECONDS": env.int("NOTIFICATION_DIGEST_INTERVAL_SECONDS", default=900),
+    # A hung SMTP server must not hold a worker (the urgent lane's above all): give up, retry later.
+    "SMTP_TIMEOUT": env.float("NOTIFICATION_SMTP_TIMEOUT", default=10.0),
 }
 CELERY_BEAT_SCHEDULE["notification-send-digests"] = {
     "task": "notification.send_digests",
@@ -335,14 +344,32 @@ WEBHOOK_CIRCUIT_COOLDOWN = env.float("WEBHOOK_CIRCUIT_COOLDOWN", default=60.0)
 WEBHOOK_DISABLE_AFTER_DAYS = env.float("WEBHOOK_DISABLE_AFTER_DAYS", default=5.0)
 # After a rotation the old secret still signs (beside the new one) for this long.
 WEBHOOK_SECRET_GRACE_HOURS = env.float("WEBHOOK_SECRET_GRACE_HOURS", default=24.0)
+# The circuit breakers' state lives in the default cache (Redis in production, shared by all
+# workers) unless this names a Redis of its own.
+WEBHOOK_CIRCUIT_CACHE_URL = env.str("WEBHOOK_CIRCUIT_CACHE_URL", default="")
+if WEBHOOK_CIRCUIT_CACHE_URL:
+    CACHES["webhook_circuits"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": WEBHOOK_CIRCUIT_CACHE_URL,
+    }
+WEBHOOK_CIRCUIT_CACHE = "webhook_circuits" if WEBHOOK_CIRCUIT_CACHE_URL else "default"
+# Finished deliveries are kept this long: it is also how far back a replay can reach.
+WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30)
 WEBHOOK_SWEEP_INTERVAL = env.float("WEBHOOK_SWEEP_INTERVAL", default=60.0)
 CELERY_BEAT_SCHEDULE["integration-sweep"] = {
     "task": "integration.sweep",
     "schedule": timedelta(seconds=WEBHOOK_SWEEP_INTERVAL),
+    "options": {"queue": routing.INTEGRATION},
+}
+CELERY_BEAT_SCHEDULE["integration-purge-deliveries"] = {
+    "task": "integration.purge_deliveries",
+    "schedule": timedelta(hours=24),
+    "options": {"queue": routing.INTEGRATION},
 }
 CELERY_BEAT_SCHEDULE["integration-siem-daily-summary"] = {
     "task": "integration.siem_daily_summary",
     "schedule": timedelta(hours=24),
+    "options": {"queue": routing.INTEGRATION},
 }
 
 # --- logging ------------------------------------------------------------------------------

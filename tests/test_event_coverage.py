@@ -3,6 +3,8 @@ published must equal the catalog, less the events whose flows come in later issu
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -10,7 +12,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from identity import events, reset_tokens
-from identity.models import AuthSession, User
+from identity.models import AuthSession, Permission, Role, User
+from identity.services import grants as grants_service
+from identity.services import roles as roles_service
 from identity.services.sessions import sessions_expire_due
 from identity_project.eventbus.catalog import registry
 from identity_project.eventbus.consumers import all_consumers, get_consumer
@@ -24,14 +28,6 @@ NOT_YET_PUBLISHED = {
     "MFADeviceDisabled", "MFACodeVerificationFailed", "MFABackupCodesGenerated", "DeviceRegistered",
     "DeviceUpdated", "DeviceTrusted", "DeviceUntrusted", "DeviceRevoked", "SecurityAlertRaised",
     "IPAllowlisted", "IPBlocklisted", "IPRuleRemoved",
-    # issue 5: roles, permissions, elevation, compliance
-    "RoleCreated", "RoleUpdated", "RoleDeleted", "RoleActivated", "RoleDeactivated",
-    "RoleParentChanged", "RoleDefaultChanged", "RoleCloned", "RoleAssignedToUser",
-    "RoleAssignmentUpdated", "RoleRevokedFromUser", "RoleAssignmentExpired", "PermissionCreated",
-    "PermissionUpdated", "PermissionDeleted", "PermissionGrantedToRole", "PermissionRevokedFromRole",
-    "PermissionGrantedToUser", "PermissionGrantUpdated", "PermissionRevokedFromUser",
-    "PermissionGrantExpired", "PermissionCheckDenied", "PermissionElevationRequested",
-    "PermissionElevationApproved", "PermissionElevationDenied", "ComplianceViolationDetected",
     # issue 6: audit export
     "AuditLogCreated",
 }  # fmt: skip
@@ -45,6 +41,7 @@ def drive_every_flow(client) -> None:
     client.force_login(admin)
     drive_admin_user_edits(client)
     drive_accounts_and_sessions(admin)
+    drive_authorization(client, admin)
 
 
 def drive_admin_user_edits(client) -> None:
@@ -121,6 +118,73 @@ def drive_accounts_and_sessions(admin) -> None:
     tokens = client.post("/api/v1/auth/login", {"email": user.email, "password": password}).json()
     AuthSession.objects.filter(pk=tokens["session_id"]).update(expires_at=timezone.now())
     assert sessions_expire_due() == 1
+
+
+def drive_authorization(client, admin) -> None:
+    """Issue 5: roles and permissions through the admin's views and the API, grants and their
+    expiry, elevation, a refused check, compliance."""
+    response = client.post(reverse("admin:identity_role_add"), {"name": "auditors", "description": "read"})
+    assert response.status_code == 302, response.content
+    auditors = Role.objects.get(name="auditors")
+    response = client.post(
+        reverse("admin:identity_role_change", args=[auditors.pk]),
+        {"name": "auditors", "description": "read the trail", "is_active": "on"},
+    )
+    assert response.status_code == 302, response.content
+
+    operator = APIClient()
+    operator.force_authenticate(admin)
+    api = "/api/v1/admin"
+    parent = operator.post(f"{api}/roles", {"name": "staff"}, format="json").json()["role_id"]
+    role = operator.post(f"{api}/roles", {"name": "desk", "parent_id": parent}, format="json").json()[
+        "role_id"
+    ]
+    operator.patch(f"{api}/roles/{role}", {"parent_id": None, "is_default": True}, format="json")
+    operator.patch(f"{api}/roles/{role}", {"is_active": False}, format="json")
+    operator.patch(f"{api}/roles/{role}", {"is_active": True}, format="json")
+    permission = operator.post(f"{api}/permissions", {"codename": "desk.answer", "name": "Answer"}).json()
+    pid = permission["permission_id"]
+    operator.patch(f"{api}/permissions/{pid}", {"name": "Answer tickets"})
+    operator.post(f"{api}/roles/{role}/permissions", {"permission": "desk.answer"})
+    operator.delete(f"{api}/roles/{role}/permissions/{pid}")
+    clone = operator.post(f"{api}/roles/{role}/clone", {"name": "desk-2"}).json()["role_id"]
+    operator.delete(f"{api}/roles/{clone}")
+
+    worker = User.objects.create_user("worker@example.com", "Correct-Horse-Battery-9")
+    soon = (timezone.now() + timedelta(hours=1)).isoformat()
+    later = (timezone.now() + timedelta(hours=2)).isoformat()
+    operator.post(f"{api}/users/{worker.id}/roles", {"role_id": role, "expires_at": soon}, format="json")
+    operator.post(f"{api}/users/{worker.id}/roles", {"role_id": role, "expires_at": later}, format="json")
+    operator.delete(f"{api}/users/{worker.id}/roles/{role}")
+    operator.post(
+        f"{api}/users/{worker.id}/permissions", {"permission_id": pid, "expires_at": soon}, format="json"
+    )
+    operator.post(
+        f"{api}/users/{worker.id}/permissions", {"permission_id": pid, "expires_at": later}, format="json"
+    )
+    operator.delete(f"{api}/users/{worker.id}/permissions/{pid}")
+    operator.delete(f"{api}/permissions/{pid}")
+
+    roles_service.role_assign(user=worker, role=Role.objects.get(pk=role), expires_at=timezone.now())
+    grants_service.permission_grant(
+        user=worker,
+        permission=Permission.objects.get(codename="identity.manage_users"),
+        expires_at=timezone.now(),
+    )
+    assert roles_service.assignments_expire_due() == 1
+    assert grants_service.grants_expire_due() == 1
+
+    as_worker = APIClient()
+    as_worker.force_authenticate(User.objects.get(pk=worker.pk))
+    assert as_worker.get(f"{api}/users").status_code == 403
+    for verdict in ("approve", "deny"):
+        asked = as_worker.post(
+            "/api/v1/me/elevation-requests",
+            {"permission": "identity.manage_users", "justification": "on call", "duration_seconds": 600},
+        ).json()
+        operator.post(f"{api}/elevation-requests/{asked['request_id']}/{verdict}", {"reason": "not now"})
+
+    roles_service.role_assign(user=worker, role=Role.objects.get(name="administrator"))
 
 
 @pytest.mark.django_db

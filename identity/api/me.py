@@ -11,6 +11,8 @@ from rest_framework.views import APIView
 
 from identity.api.auth import current_session
 from identity.api.serializers import SessionOutputSerializer
+from identity.backends import effective_roles
+from identity.models import Role
 from identity.selectors import sessions_of
 from identity.services import accounts, passwords, sessions
 from identity_project.serializers import StrictSerializer
@@ -36,7 +38,7 @@ def profile(user) -> dict:
         "full_name": user.full_name,
         "is_active": user.is_active,
         "mfa_enabled": False,
-        "roles": [],
+        "roles": sorted(Role.objects.filter(pk__in=effective_roles(user)).values_list("name", flat=True)),
         "permissions": sorted(user.get_all_permissions()),
     }
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from identity.api import admin_users, auth, me
+from identity.api import admin_users, auth, authorization, me
 
 urlpatterns = [
     path("auth/register", auth.RegisterApi.as_view(), name="auth-register"),
@@ -41,6 +41,55 @@ urlpatterns = [
         "admin/users/<uuid:user_id>/password",
         admin_users.AdminUserPasswordApi.as_view(),
         name="admin-user-password",
+    ),
+    path("admin/users/<uuid:user_id>/roles", authorization.UserRolesApi.as_view(), name="admin-user-roles"),
+    path(
+        "admin/users/<uuid:user_id>/roles/<uuid:role_id>",
+        authorization.UserRoleDeleteApi.as_view(),
+        name="admin-user-role",
+    ),
+    path(
+        "admin/users/<uuid:user_id>/permissions",
+        authorization.UserPermissionsApi.as_view(),
+        name="admin-user-permissions",
+    ),
+    path(
+        "admin/users/<uuid:user_id>/permissions/<uuid:permission_id>",
+        authorization.UserPermissionDeleteApi.as_view(),
+        name="admin-user-permission",
+    ),
+    path("admin/roles", authorization.RoleListApi.as_view(), name="admin-roles"),
+    path("admin/roles/<uuid:role_id>", authorization.RoleDetailApi.as_view(), name="admin-role"),
+    path("admin/roles/<uuid:role_id>/clone", authorization.RoleCloneApi.as_view(), name="admin-role-clone"),
+    path(
+        "admin/roles/<uuid:role_id>/permissions",
+        authorization.RolePermissionsApi.as_view(),
+        name="admin-role-permissions",
+    ),
+    path(
+        "admin/roles/<uuid:role_id>/permissions/<uuid:permission_id>",
+        authorization.RolePermissionDeleteApi.as_view(),
+        name="admin-role-permission",
+    ),
+    path("admin/permissions", authorization.PermissionListApi.as_view(), name="admin-permissions"),
+    path(
+        "admin/permissions/<uuid:permission_id>",
+        authorization.PermissionDetailApi.as_view(),
+        name="admin-permission",
+    ),
+    path("admin/elevation-requests", authorization.ElevationListApi.as_view(), name="admin-elevations"),
+    path(
+        "admin/elevation-requests/<uuid:request_id>/approve",
+        authorization.ElevationApproveApi.as_view(),
+        name="admin-elevation-approve",
+    ),
+    path(
+        "admin/elevation-requests/<uuid:request_id>/deny",
+        authorization.ElevationDenyApi.as_view(),
+        name="admin-elevation-deny",
+    ),
+    path(
+        "me/elevation-requests", authorization.MyElevationRequestApi.as_view(), name="me-elevation-requests"
     ),
     path("admin/sessions", admin_users.AdminSessionListApi.as_view(), name="admin-sessions"),
     path("admin/sessions/<uuid:session_id>", admin_users.AdminSessionEndApi.as_view(), name="admin-session"),

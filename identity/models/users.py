@@ -49,15 +49,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
 
-    class Meta:
-        permissions = [
-            ("manage_users", "Can manage users and their sessions"),
-            ("manage_roles", "Can manage roles and their assignments"),
-            ("manage_permissions", "Can manage permissions and grants"),
-            ("approve_elevation", "Can approve or deny elevation requests"),
-            ("manage_ip_rules", "Can manage IP allow and block lists"),
-        ]
-
     # Fields whose edits publish UserUpdated (password, last_login have events of their own).
     TRACKED_FIELDS = ("email", "full_name", "is_staff", "is_superuser")
 

@@ -1,0 +1,80 @@
+"""The permission backend: `user.has_perm("identity.manage_users")` from roles and grants.
+
+A user holds a permission through a direct grant or an assigned role, or through any ancestor
+of an assigned role; assignments and grants count until they expire, and an inactive role
+grants nothing (neither its own permissions nor, through it, its ancestors'). Four queries
+whatever the depth of the hierarchy, and the result is kept on the user object, which lives
+for one request.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.backends import BaseBackend
+from django.db.models import Q
+from django.utils import timezone
+
+from identity.models import PermissionGrant, Role, RoleAssignment, RolePermission
+
+CACHE_ATTR = "_identity_permissions"
+
+
+def _current(now) -> Q:
+    return Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+
+
+def effective_roles(user, now=None) -> set:
+    """Ids of the active roles the user holds, directly or as ancestors of an assigned role."""
+    now = now or timezone.now()
+    assigned = set(RoleAssignment.objects.filter(_current(now), user=user).values_list("role_id", flat=True))
+    if not assigned:
+        return set()
+    roles = {r["id"]: r for r in Role.objects.values("id", "parent_id", "is_active")}
+    effective = set()
+    for role_id in assigned:
+        seen = set()
+        while (
+            role_id is not None and role_id not in seen and role_id in roles and roles[role_id]["is_active"]
+        ):
+            seen.add(role_id)
+            effective.add(role_id)
+            role_id = roles[role_id]["parent_id"]
+    return effective
+
+
+def permissions_of(user) -> frozenset[str]:
+    cached = getattr(user, CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    now = timezone.now()
+    codenames = set(
+        PermissionGrant.objects.filter(_current(now), user=user).values_list(
+            "permission__codename", flat=True
+        )
+    )
+    role_ids = effective_roles(user, now)
+    if role_ids:
+        codenames |= set(
+            RolePermission.objects.filter(role_id__in=role_ids).values_list("permission__codename", flat=True)
+        )
+    result = frozenset(codenames)
+    setattr(user, CACHE_ATTR, result)
+    return result
+
+
+def forget_permissions(user) -> None:
+    """After a change to the user's roles or grants, within the same request."""
+    if hasattr(user, CACHE_ATTR):
+        delattr(user, CACHE_ATTR)
+
+
+class RoleBackend(BaseBackend):
+    """Answers permission checks only; signing in is the services' business (and ModelBackend's,
+    for the Django admin's login form)."""
+
+    def get_all_permissions(self, user_obj, obj=None) -> set[str]:
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        return set(permissions_of(user_obj))
+
+    def has_perm(self, user_obj, perm: str, obj=None) -> bool:
+        return perm in self.get_all_permissions(user_obj, obj)
