@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import statistics
 import time
 
 import pytest
@@ -136,20 +135,21 @@ def test_the_django_admin_publishes_the_same_events_as_the_api(client, alice, ad
 
 
 def test_unknown_email_and_wrong_password_take_comparable_time(alice, settings):
-    """Both paths verify one password hash. Timed with the production hasher (Argon2), medians of
-    a few tries, and a wide band: this guards the property, it is not a benchmark."""
+    """Both paths verify one password hash. Timed with the production hasher (Argon2), the fastest
+    of a few tries (the least disturbed by other work on the machine), and a wide band: this
+    guards the property, it is not a benchmark."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
     alice.set_password(PASSWORD)
     alice.save(update_fields=["password"])
 
-    def median_seconds(email: str) -> float:
+    def fastest_seconds(email: str) -> float:
         times = []
         for i in range(5):
             started = time.perf_counter()
             login(api(f"192.0.2.{i}"), email, "wrong-password")
             times.append(time.perf_counter() - started)
-        return statistics.median(times)
+        return min(times)
 
-    unknown, known = median_seconds("nobody@example.com"), median_seconds(alice.email)
+    unknown, known = fastest_seconds("nobody@example.com"), fastest_seconds(alice.email)
 
     assert 0.5 < unknown / known < 2.0, (unknown, known)
