@@ -1,0 +1,1 @@
+"""The audit app's writes: ingestion into the chains, exports, retention."""
