@@ -1,0 +1,179 @@
+"""The notification consumer: one handler per event marked N in EVENTS.md; urgent ones on their own lane."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from celery import Task
+
+from identity.events import (
+    ComplianceViolationDetected,
+    DeviceRegistered,
+    DeviceRevoked,
+    MFABackupCodesGenerated,
+    MFAChallengeFailed,
+    MFADeviceCreated,
+    MFADeviceDisabled,
+    PasswordChanged,
+    PasswordResetRequested,
+    PermissionElevationApproved,
+    PermissionElevationDenied,
+    PermissionElevationRequested,
+    RoleAssignedToUser,
+    RoleRevokedFromUser,
+    SecurityAlertRaised,
+    SuspiciousLoginDetected,
+    TokenFamilyRevoked,
+    UserDeactivated,
+    UserLocked,
+    UserLoggedIn,
+    UserRegistered,
+)
+from identity_project.eventbus import routing
+from identity_project.eventbus.consumers import Consumer, Failure
+from identity_project.eventbus.envelope import Delivered, envelope_event_id
+from notification import channels, services
+
+# What each event does (who, which channel, which template, thresholds) is data, the
+# NotificationRule rows (seeded from default_rules.py, edited in the admin), so that an admin can
+# change it without a deploy; the handlers only say which events arrive, and on which lane.
+notification = Consumer("notification", queue=routing.NOTIFICATION, urgent_queue=routing.NOTIFICATION_URGENT)
+
+
+# --- the urgent lane: notification.urgent, its own worker pool in production ------------------
+
+
+@notification.handles(SuspiciousLoginDetected, urgent=True)
+def suspicious_login(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+@notification.handles(SecurityAlertRaised, urgent=True)
+def security_alert(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+@notification.handles(TokenFamilyRevoked, urgent=True)
+def token_family_revoked(delivered: Delivered) -> None:
+    """Routing is per type, so logouts travel the urgent lane too; only reuse notifies (rule
+    condition reason=reuse_detected), and a logout costs one claim and one rule lookup."""
+    services.notify(delivered=delivered)
+
+
+@notification.handles(UserLocked, urgent=True)
+def user_locked(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+# --- routine ----------------------------------------------------------------------------------
+
+
+@notification.handles(UserRegistered)
+def user_registered(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+@notification.handles(UserLoggedIn)
+def user_logged_in(delivered: Delivered) -> None:
+    """Once per new IP address of the user (the rule's dedupe field)."""
+    services.notify(delivered=delivered)
+
+
+@notification.handles(UserDeactivated)
+def user_deactivated(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+@notification.handles(PasswordChanged)
+def password_changed(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+@notification.handles(PasswordResetRequested)
+def password_reset_requested(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+@notification.handles(MFAChallengeFailed)
+def mfa_challenge_failed(delivered: Delivered) -> None:
+    """A threshold rule: one alert per burst, the rest of its window folded into the digest."""
+    services.notify(delivered=delivered)
+
+
+@notification.handles(MFADeviceCreated)
+def mfa_device_created(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+@notification.handles(MFADeviceDisabled)
+def mfa_device_disabled(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+@notification.handles(MFABackupCodesGenerated)
+def mfa_backup_codes_generated(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+@notification.handles(DeviceRegistered)
+def device_registered(delivered: Delivered) -> None:
+    """Once per device (the rule's dedupe field)."""
+    services.notify(delivered=delivered)
+
+
+@notification.handles(DeviceRevoked)
+def device_revoked(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+@notification.handles(RoleAssignedToUser)
+def role_assigned(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+@notification.handles(RoleRevokedFromUser)
+def role_revoked(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+@notification.handles(PermissionElevationRequested)
+def elevation_requested(delivered: Delivered) -> None:
+    """To the approvers: holders of identity.approve_elevation, never the requester."""
+    services.notify(delivered=delivered)
+
+
+@notification.handles(PermissionElevationApproved)
+def elevation_approved(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+@notification.handles(PermissionElevationDenied)
+def elevation_denied(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+@notification.handles(ComplianceViolationDetected)
+def compliance_violation(delivered: Delivered) -> None:
+    services.notify(delivered=delivered)
+
+
+class DeliveryReplay(Consumer):
+    """The consumer named in the dead letters of e-mails that could not be sent.
+
+    It subscribes to nothing, so no published event is routed to it; the only messages it
+    gets are replays of its dead letters, and replaying one puts that event's failed e-mails
+    back to pending and sends them."""
+
+    def process(self, envelopes: Sequence[Any], attempt: int) -> list[Failure]:
+        for raw in envelopes:
+            event_id = envelope_event_id(raw)
+            if event_id is not None:
+                channels.failed_retry(event_id=event_id)
+        return []
+
+    def consume(self, task: Task, envelopes: list[dict[str, Any]]) -> None:
+        self.process(envelopes, task.request.retries)
+
+
+delivery_replay = DeliveryReplay(channels.DEAD_LETTER_CONSUMER, queue=routing.NOTIFICATION)

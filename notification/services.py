@@ -1,0 +1,323 @@
+"""Applying notification rules to an event, folding into digests, and preferences (the writes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.template import Context, Engine
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from identity.directory import Contact, contact_of, contacts_with_permission
+from identity_project.eventbus.envelope import Delivered
+from notification import channels
+from notification.models import (
+    MANDATORY_CATEGORIES,
+    DedupeMark,
+    Delivery,
+    Gate,
+    Notification,
+    NotificationRule,
+    Preference,
+    ThresholdHit,
+)
+
+DIGEST_EVENT_TYPE = "notification.digest"
+
+
+class NotificationError(Exception):
+    """A request the notification services refuse; the API maps it to its error shape."""
+
+    code = "notification_error"
+
+    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or {}
+
+
+class MandatoryCategory(NotificationError):
+    code = "mandatory_category"
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    text: str
+    html: str
+
+
+def notify(*, delivered: Delivered) -> None:
+    """Apply every active rule of the event's type, in the consumer's transaction.
+
+    Each (recipient, channel) becomes one Delivery row (unique per event); e-mails are sent
+    after commit, in this worker (channels.send_after_commit). A threshold rule below its
+    count records nothing, and after its alert folds further events of its window into the
+    digest; a dedupe rule notifies once per value; a non-urgent e-mail past the hourly rate
+    limit of its recipient and category is folded into the digest."""
+    data = delivered.envelope["data"]
+    to_send = False
+    for rule in NotificationRule.objects.filter(event_type=delivered.event.type, is_active=True):
+        if any(data.get(field) != value for field, value in rule.conditions.items()):
+            continue
+        folded, count = False, 1
+        if rule.threshold_count > 1:
+            decision, count = _threshold(rule, delivered)
+            if decision == "below":
+                continue
+            folded = decision == "fold"
+        for contact in _recipients(rule, data):
+            if rule.dedupe_field and not _first_time(rule, contact, data.get(rule.dedupe_field)):
+                continue
+            to_send |= _record(rule, delivered, contact, folded=folded, count=count)
+    if to_send:
+        channels.send_after_commit(event_id=delivered.event_id)
+
+
+def _recipients(rule: NotificationRule, data: dict[str, Any]) -> list[Contact]:
+    if rule.recipients == NotificationRule.Recipients.USER:
+        contact = contact_of(data["user_id"]) if data.get("user_id") else None
+        return [contact] if contact else []
+    holders = contacts_with_permission(rule.permission)
+    if rule.recipients == NotificationRule.Recipients.APPROVERS:
+        return [c for c in holders if str(c.user_id) != str(data.get("user_id"))]
+    return holders
+
+
+def _gate(key: str) -> Gate:
+    """The row that serialises decisions on `key` across workers, locked until commit."""
+    Gate.objects.get_or_create(key=key)
+    return Gate.objects.select_for_update().get(key=key)
+
+
+def _threshold(rule: NotificationRule, delivered: Delivered) -> tuple[str, int]:
+    """Decide on one counted event, with the count of the user's events in the window:
+    below the count, nothing; the count reached, one alert; an alert already sent within the
+    window, the event is folded into the digest. Times are the events' own, so a backlog
+    delivered late, or out of order, decides as it would have at once."""
+    subject = delivered.envelope["data"].get("user_id") or delivered.envelope["aggregate_id"]
+    occurred_at = delivered.occurred_at
+    window = dt.timedelta(seconds=rule.threshold_window_seconds)
+    gate = _gate(f"threshold:{rule.pk}:{subject}")
+    ThresholdHit.objects.get_or_create(
+        rule=rule, event_id=delivered.event_id, defaults={"subject_id": subject, "occurred_at": occurred_at}
+    )
+    count = ThresholdHit.objects.filter(
+        rule=rule, subject_id=subject, occurred_at__gt=occurred_at - window, occurred_at__lte=occurred_at
+    ).count()
+    if count < rule.threshold_count:
+        return "below", count
+    if gate.last_alert_at and occurred_at - window < gate.last_alert_at <= occurred_at + window:
+        return "fold", count
+    gate.last_alert_at = occurred_at
+    gate.save(update_fields=["last_alert_at"])
+    return "alert", count
+
+
+def _first_time(rule: NotificationRule, contact: Contact, value: Any) -> bool:
+    if value in (None, ""):
+        return True
+    _, created = DedupeMark.objects.get_or_create(
+        rule=rule, recipient_id=contact.user_id, value=str(value)[:255]
+    )
+    return created
+
+
+def _wants(rule: NotificationRule, contact: Contact, channel: str) -> bool:
+    if rule.mandatory or rule.category in MANDATORY_CATEGORIES:
+        return True
+    preference = Preference.objects.filter(user_id=contact.user_id, category=rule.category).first()
+    return preference is None or getattr(preference, channel)
+
+
+def _over_rate_limit(rule: NotificationRule, contact: Contact) -> bool:
+    """At most RATE_LIMIT_PER_HOUR e-mails per recipient and category; urgent rules are exempt."""
+    if rule.urgent:
+        return False
+    _gate(f"rate:{contact.user_id}:{rule.category}")
+    recent = (
+        Delivery.objects.filter(
+            recipient_id=contact.user_id,
+            category=rule.category,
+            channel=Delivery.Channel.EMAIL,
+            created_at__gte=timezone.now() - dt.timedelta(hours=1),
+        )
+        .exclude(status__in=[Delivery.Status.FOLDED, Delivery.Status.DIGESTED])
+        .exclude(event_type=DIGEST_EVENT_TYPE)
+        .count()
+    )
+    return recent >= settings.NOTIFICATION["RATE_LIMIT_PER_HOUR"]
+
+
+# Plain-text templates must not HTML-escape what they show; the HTML layout escapes it.
+_TEXT_TEMPLATES = Engine(app_dirs=True, autoescape=False)
+
+
+def render(template: str, context: dict[str, Any]) -> Message:
+    """notification/messages/<template>.txt: first line the subject, the rest the body; the
+    e-mail layouts (text and HTML) wrap the body."""
+    rendered = _TEXT_TEMPLATES.get_template(f"notification/messages/{template}.txt").render(Context(context))
+    subject, _, body = rendered.partition("\n")
+    layout = {**context, "subject": subject.strip(), "body": body.strip()}
+    return Message(
+        subject=subject.strip()[:255],
+        text=_TEXT_TEMPLATES.get_template("notification/email/layout.txt").render(Context(layout)),
+        html=render_to_string("notification/email/layout.html", layout),
+    )
+
+
+def _record(
+    rule: NotificationRule, delivered: Delivered, contact: Contact, *, folded: bool, count: int
+) -> bool:
+    """Record the in-app notification and the e-mail; True when an e-mail waits to be sent."""
+    message = render(
+        rule.template,
+        {
+            "event": delivered.event,
+            "data": delivered.envelope["data"],
+            "occurred_at": delivered.occurred_at,
+            "contact": contact,
+            "count": count,
+            "window_minutes": rule.threshold_window_seconds // 60,
+        },
+    )
+    common = {
+        "event_id": delivered.event_id,
+        "event_type": delivered.event.type,
+        "correlation_id": delivered.correlation_id,
+        "rule": rule,
+        "recipient_id": contact.user_id,
+        "category": rule.category,
+        "urgent": rule.urgent,
+        "subject": message.subject,
+    }
+    # An event a threshold folds is told by the digest; in-app it would be the same flood.
+    if rule.in_app and not folded and _wants(rule, contact, "in_app"):
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    user_id=contact.user_id,
+                    event_id=delivered.event_id,
+                    event_type=delivered.event.type,
+                    category=rule.category,
+                    title=message.subject,
+                    body=message.text,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        Delivery.objects.bulk_create(
+            [
+                Delivery(
+                    **common,
+                    channel=Delivery.Channel.IN_APP,
+                    body_text=message.text,
+                    status=Delivery.Status.SENT,
+                    sent_at=timezone.now(),
+                )
+            ],
+            ignore_conflicts=True,
+        )
+    if not (rule.email and contact.email and _wants(rule, contact, "email")):
+        return False
+    folded = folded or _over_rate_limit(rule, contact)
+    Delivery.objects.bulk_create(
+        [
+            Delivery(
+                **common,
+                channel=Delivery.Channel.EMAIL,
+                address=contact.email,
+                body_text=message.text,
+                body_html=message.html,
+                status=Delivery.Status.FOLDED if folded else Delivery.Status.PENDING,
+                envelope=delivered.envelope,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    return not folded
+
+
+def threshold_hits_purge() -> int:
+    """Counted events older than every rule's window (and a day) are of no more use."""
+    longest = max(NotificationRule.objects.values_list("threshold_window_seconds", flat=True), default=0)
+    keep = max(dt.timedelta(days=1), dt.timedelta(seconds=longest))
+    deleted, _ = ThresholdHit.objects.filter(occurred_at__lt=timezone.now() - keep).delete()
+    return deleted
+
+
+def digests_send() -> int:
+    """Fold each recipient's folded e-mails into one digest e-mail, sent after commit.
+    Returns the number of digests. Rows locked by a concurrent run are left to it."""
+    made = 0
+    with transaction.atomic():
+        folded = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status=Delivery.Status.FOLDED, channel=Delivery.Channel.EMAIL)
+            .order_by("recipient_id", "created_at")
+        )
+        by_recipient: dict[uuid.UUID, list[Delivery]] = {}
+        for delivery in folded:
+            by_recipient.setdefault(delivery.recipient_id, []).append(delivery)
+        for recipient_id, items in by_recipient.items():
+            digest = _digest(recipient_id, items)
+            Delivery.objects.filter(pk__in=[d.pk for d in items]).update(
+                status=Delivery.Status.DIGESTED, digest=digest
+            )
+            channels.send_after_commit(event_id=digest.event_id)
+            made += 1
+    return made
+
+
+def _digest(recipient_id: uuid.UUID, items: list[Delivery]) -> Delivery:
+    counts = Counter(d.subject for d in items)
+    message = render(
+        "digest",
+        {
+            "total": len(items),
+            "lines": sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])),
+            "contact": contact_of(recipient_id),
+            "first": items[0].created_at,
+            "last": items[-1].created_at,
+        },
+    )
+    return Delivery.objects.create(
+        event_id=uuid.uuid4(),
+        event_type=DIGEST_EVENT_TYPE,
+        recipient_id=recipient_id,
+        address=items[-1].address,
+        channel=Delivery.Channel.EMAIL,
+        category=items[0].category,
+        subject=message.subject,
+        body_text=message.text,
+        body_html=message.html,
+    )
+
+
+# --- preferences ----------------------------------------------------------------------------
+
+
+def preferences_update(*, user_id: uuid.UUID, preferences: list[dict[str, Any]]) -> None:
+    """Set the user's per-category choices; a mandatory category cannot be turned off."""
+    refused = [
+        p["category"]
+        for p in preferences
+        if p["category"] in MANDATORY_CATEGORIES and not (p.get("email", True) and p.get("in_app", True))
+    ]
+    if refused:
+        raise MandatoryCategory(
+            "Mandatory security alerts cannot be turned off.",
+            fields={"preferences": [f"{c} is mandatory and cannot be turned off" for c in refused]},
+        )
+    with transaction.atomic():
+        for p in preferences:
+            Preference.objects.update_or_create(
+                user_id=user_id,
+                category=p["category"],
+                defaults={"email": p.get("email", True), "in_app": p.get("in_app", True)},
+            )
