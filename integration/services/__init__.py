@@ -1,0 +1,39 @@
+"""Writes of the integration app, split by subdomain; the functions callers use, in one place."""
+
+from integration.services.deliveries import (
+    deliveries_purge,
+    deliveries_record,
+    deliveries_sweep,
+    delivery_attempt,
+    delivery_redeliver,
+    subscription_replay,
+    subscription_resume,
+)
+from integration.services.siem import siem_daily_summary
+from integration.services.subscriptions import (
+    SubscriptionInvalid,
+    subscription_create,
+    subscription_delete,
+    subscription_disable,
+    subscription_rotate_secret,
+    subscription_update,
+    subscription_validate,
+)
+
+__all__ = [
+    "SubscriptionInvalid",
+    "deliveries_purge",
+    "deliveries_record",
+    "deliveries_sweep",
+    "delivery_attempt",
+    "delivery_redeliver",
+    "siem_daily_summary",
+    "subscription_create",
+    "subscription_delete",
+    "subscription_disable",
+    "subscription_replay",
+    "subscription_resume",
+    "subscription_rotate_secret",
+    "subscription_update",
+    "subscription_validate",
+]

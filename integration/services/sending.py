@@ -1,0 +1,68 @@
+"""Sending one signed POST to a subscriber: Standard Webhooks headers, timeout, no redirects."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import httpx
+from django.conf import settings
+
+from integration import selectors, signing
+from integration.models import WebhookSubscription
+from integration.targets import TargetRefused, target_check
+
+RESPONSE_MAX_BYTES = 2000
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    duration_ms: int
+    status_code: int | None = None
+    response_body: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    def describe(self) -> str:
+        return self.error or f"HTTP {self.status_code}"
+
+
+def post_signed(*, subscription: WebhookSubscription, webhook_id: str, body: bytes) -> AttemptResult:
+    """POST `body` to the subscription's URL, signed with its secrets in use; never raises for
+    what the network or the receiver does, it answers with what happened."""
+    headers = signing.headers(
+        secrets_in_use=selectors.subscription_signing_secrets(subscription),
+        webhook_id=webhook_id,
+        timestamp=int(time.time()),
+        body=body,
+    )
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return round((time.monotonic() - started) * 1000)
+
+    try:
+        target_check(subscription.url)
+        # Redirects are never followed (a redirect could lead to a target the check refused);
+        # proxies from the environment are not used, the target check must see the real target.
+        with (
+            httpx.Client(timeout=settings.WEBHOOK_TIMEOUT, follow_redirects=False, trust_env=False) as client,
+            client.stream("POST", subscription.url, content=body, headers=headers) as response,
+        ):
+            answer = b""
+            for chunk in response.iter_bytes():
+                answer += chunk
+                if len(answer) >= RESPONSE_MAX_BYTES:
+                    break
+    except TargetRefused as exc:
+        return AttemptResult(duration_ms=elapsed(), error=f"target refused: {exc}")
+    except httpx.HTTPError as exc:
+        return AttemptResult(duration_ms=elapsed(), error=f"{type(exc).__name__}: {exc}"[:2000])
+    return AttemptResult(
+        duration_ms=elapsed(),
+        status_code=response.status_code,
+        response_body=answer[:RESPONSE_MAX_BYTES].decode(errors="replace"),
+    )
