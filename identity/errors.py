@@ -17,6 +17,11 @@ class AccountLocked(IdentityError):
         super().__init__("The account is locked. Try again later.", code="account_locked", status_code=423)
 
 
+class AddressRefused(IdentityError):
+    def __init__(self) -> None:
+        super().__init__("Sign-in from this address is not allowed.", code="ip_blocked", status_code=403)
+
+
 class TokenInvalid(IdentityError):
     def __init__(
         self, message: str = "The token is invalid or expired.", code: str = "token_invalid"

@@ -32,9 +32,3 @@ def sessions_of(user: User | None = None) -> QuerySet[AuthSession]:
 def users_list(*, search: str = "") -> QuerySet[User]:
     users = User.objects.order_by("email")
     return users.filter(email__icontains=search) if search else users
-
-
-def mfa_enabled(user: User) -> bool:
-    """Whether the account has a confirmed second factor. MFA devices come with django-otp
-    (issue 4); until then no account has one, and privileged roles are flagged accordingly."""
-    return False

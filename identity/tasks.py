@@ -3,10 +3,11 @@
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
+from django_otp.plugins.otp_email.models import EmailDevice
 
 from identity import reset_tokens
 from identity.models import User
-from identity.services import compliance, grants, lockout, roles, sessions
+from identity.services import compliance, grants, ip_rules, lockout, roles, sessions
 from identity_project.eventbus.errors import TransientError
 
 
@@ -35,6 +36,22 @@ def send_password_reset(user_id: str) -> None:
     )
 
 
+@shared_task(
+    name="identity.send_enrolment_code",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def send_enrolment_code(device_id: int) -> None:
+    """The first code of an e-mail device being enrolled, made and sent here in the worker."""
+    device = EmailDevice.objects.filter(pk=device_id, confirmed=False).first()
+    if device is not None:
+        device.generate_challenge()
+
+
 @shared_task(name="identity.expire_sessions", ignore_result=True)
 def expire_sessions() -> int:
     return sessions.sessions_expire_due()
@@ -47,7 +64,8 @@ def unlock_lapsed_locks() -> int:
 
 @shared_task(name="identity.expire_grants", ignore_result=True)
 def expire_grants() -> int:
-    return roles.assignments_expire_due() + grants.grants_expire_due()
+    """Role assignments, permission grants and IP rules past their expiry."""
+    return roles.assignments_expire_due() + grants.grants_expire_due() + ip_rules.ip_rules_expire_due()
 
 
 @shared_task(name="identity.compliance_check", ignore_result=True)

@@ -55,6 +55,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_email",
+    "django_otp.plugins.otp_static",
     "identity_project.eventbus",
     "identity",
     "audit",
@@ -146,6 +150,24 @@ IDENTITY = {
     # Privileged accounts unused this long are a compliance finding; elevations last at most this long.
     "COMPLIANCE_STALE_DAYS": env.int("IDENTITY_COMPLIANCE_STALE_DAYS", default=90),
     "ELEVATION_MAX_SECONDS": env.int("IDENTITY_ELEVATION_MAX_SECONDS", default=8 * 3600),
+    # The second factor (identity/services/mfa.py) and trusted browsers.
+    "MFA_CHALLENGE_LIFETIME": env.int("IDENTITY_MFA_CHALLENGE_LIFETIME", default=300),
+    "MFA_MAX_ATTEMPTS": env.int("IDENTITY_MFA_MAX_ATTEMPTS", default=5),
+    # Failed challenges (each ended by its last wrong code) within the lockout window that lock the
+    # account: counted apart from password failures.
+    "MFA_LOCK_THRESHOLD": env.int("IDENTITY_MFA_LOCK_THRESHOLD", default=3),
+    "TRUSTED_DEVICE_DAYS": env.int("IDENTITY_TRUSTED_DEVICE_DAYS", default=30),
+    "BACKUP_CODES": env.int("IDENTITY_BACKUP_CODES", default=10),
+    # Credential stuffing: failures for this many distinct accounts from one address within the
+    # lockout window block the address for STUFFING_BLOCK seconds.
+    "STUFFING_ACCOUNTS": env.int("IDENTITY_STUFFING_ACCOUNTS", default=10),
+    "STUFFING_BLOCK": env.int("IDENTITY_STUFFING_BLOCK", default=3600),
+    # Risk: a sign-in scoring at least these is medium, high, critical (identity/services/risk.py).
+    "RISK_MEDIUM": env.int("IDENTITY_RISK_MEDIUM", default=30),
+    "RISK_HIGH": env.int("IDENTITY_RISK_HIGH", default=60),
+    "RISK_CRITICAL": env.int("IDENTITY_RISK_CRITICAL", default=90),
+    # A high-risk sign-in without a second factor to ask for is refused (True) or let through.
+    "RISK_REFUSE_HIGH_WITHOUT_MFA": env.bool("IDENTITY_RISK_REFUSE_HIGH_WITHOUT_MFA", default=False),
     "PASSWORD_RESET_URL": env.str(
         "IDENTITY_PASSWORD_RESET_URL", default="http://127.0.0.1:8000/reset-password?token={token}"
     ),
@@ -160,6 +182,15 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
 }
 SIMPLE_JWT["SIGNING_KEY"] = SIMPLE_JWT["SIGNING_KEY"] or SECRET_KEY
+
+# django-otp's own growing delays are off: a challenge allows MFA_MAX_ATTEMPTS codes, and failed
+# challenges lock the account (MFA_LOCK_THRESHOLD); e-mail codes are sent once per challenge.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_EMAIL_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+OTP_EMAIL_COOLDOWN_DURATION = 0
+OTP_EMAIL_SUBJECT = "Your sign-in code"
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Identity platform")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -3,12 +3,15 @@ published must equal the catalog, less the events whose flows come in later issu
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from identity import events, reset_tokens
@@ -20,17 +23,9 @@ from identity_project.eventbus.catalog import registry
 from identity_project.eventbus.consumers import all_consumers, get_consumer
 from identity_project.eventbus.models import OutboxEvent
 
-# Each later issue empties its part; when the identity issues are done the list is empty.
-NOT_YET_PUBLISHED = {
-    # issue 4: MFA, devices, IP rules, risk
-    "SuspiciousLoginDetected", "MFAChallengeInitiated", "MFADeviceSelected", "MFAChallengeIssued",
-    "MFAChallengeCompleted", "MFAChallengeFailed", "MFADeviceCreated", "MFADeviceVerified",
-    "MFADeviceDisabled", "MFACodeVerificationFailed", "MFABackupCodesGenerated", "DeviceRegistered",
-    "DeviceUpdated", "DeviceTrusted", "DeviceUntrusted", "DeviceRevoked", "SecurityAlertRaised",
-    "IPAllowlisted", "IPBlocklisted", "IPRuleRemoved",
-    # issue 6: audit export
-    "AuditLogCreated",
-}  # fmt: skip
+# Events defined but whose flows come in a later issue. Each issue emptied its part; the list
+# stays so that an event added to the catalog before its flow is named here, on purpose.
+NOT_YET_PUBLISHED: set[str] = set()
 
 CATALOG = {cls.__name__: cls.type for cls in events.CATALOG}
 
@@ -42,6 +37,8 @@ def drive_every_flow(client) -> None:
     drive_admin_user_edits(client)
     drive_accounts_and_sessions(admin)
     drive_authorization(client, admin)
+    drive_audit_export(admin)
+    drive_second_factor_devices_and_addresses(admin)
 
 
 def drive_admin_user_edits(client) -> None:
@@ -185,6 +182,55 @@ def drive_authorization(client, admin) -> None:
         operator.post(f"{api}/elevation-requests/{asked['request_id']}/{verdict}", {"reason": "not now"})
 
     roles_service.role_assign(user=worker, role=Role.objects.get(name="administrator"))
+
+
+def drive_audit_export(admin) -> None:
+    """Issue 6: an export of the audit log (reading the log is itself audited)."""
+    auditor = APIClient()
+    auditor.force_authenticate(admin)
+    export = auditor.post("/api/v1/audit/exports", {"format": "jsonl"}, format="json")
+    assert export.status_code == 201, export.content
+
+
+def drive_second_factor_devices_and_addresses(admin) -> None:
+    """Issue 4: TOTP and backup codes, a challenged sign-in, devices, IP rules, a suspicious login."""
+    password = "Correct-Horse-Battery-9"
+    user = User.objects.create_user("second@example.com", password)
+    signed_in = APIClient(REMOTE_ADDR="198.51.100.40")
+    first = signed_in.post("/api/v1/auth/login", {"email": user.email, "password": password}).json()
+    signed_in.credentials(HTTP_AUTHORIZATION=f"Bearer {first['access']}")
+    enrolled = signed_in.post("/api/v1/me/mfa/devices", {"method": "totp"}).json()
+    signed_in.post(f"/api/v1/me/mfa/devices/{enrolled['device_id']}/verify", {"code": "000000"})
+    device = TOTPDevice.objects.get(user=user)
+    signed_in.post(f"/api/v1/me/mfa/devices/{enrolled['device_id']}/verify", {"code": _totp(device)})
+    assert signed_in.post("/api/v1/me/mfa/backup-codes").status_code == 200
+
+    browser = APIClient(REMOTE_ADDR="203.0.113.40")
+    credentials = {"email": user.email, "password": password, "device_fingerprint": "laptop"}
+    challenge = browser.post("/api/v1/auth/login", credentials).json()["challenge_id"]
+    browser.post("/api/v1/auth/mfa/verify", {"challenge_id": challenge, "code": "000000"})
+    tokens = browser.post(
+        "/api/v1/auth/mfa/verify",
+        {"challenge_id": challenge, "code": _totp(device, 1), "remember_device": True},
+    ).json()
+    browser.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    [laptop] = browser.get("/api/v1/me/devices").json()["results"]
+    browser.patch(f"/api/v1/me/devices/{laptop['device_id']}", {"name": "laptop"})
+    browser.post(f"/api/v1/me/devices/{laptop['device_id']}/untrust")
+    signed_in.delete(f"/api/v1/me/devices/{laptop['device_id']}")
+    signed_in.delete(f"/api/v1/me/mfa/devices/{enrolled['device_id']}")
+
+    operator = APIClient()
+    operator.force_authenticate(admin)
+    allowed = operator.post("/api/v1/admin/ip-rules", {"cidr": "198.51.100.0/24", "list": "allow"}).json()
+    operator.post("/api/v1/admin/ip-rules", {"cidr": "192.0.2.0/24", "list": "block"})
+    operator.delete(f"/api/v1/admin/ip-rules/{allowed['rule_id']}")
+
+
+def _totp(device, steps_ahead: int = 0) -> str:
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():0{device.digits}d}"
 
 
 @pytest.mark.django_db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -10,7 +11,7 @@ from rest_framework.views import APIView
 
 from identity.api.throttles import AUTH_THROTTLES
 from identity.network import client_ip, user_agent
-from identity.services import accounts, login, passwords, sessions
+from identity.services import accounts, login, mfa, passwords, sessions
 from identity.services.tokens import IssuedTokens
 from identity_project.api_errors import ApiError
 from identity_project.serializers import StrictSerializer
@@ -22,6 +23,27 @@ TokenPairOutput = inline_serializer(
         "refresh": serializers.CharField(),
         "session_id": serializers.UUIDField(),
         "user_id": serializers.UUIDField(),
+    },
+)
+
+
+ChallengeOutput = inline_serializer(
+    "MfaChallenge",
+    {
+        "mfa_required": serializers.BooleanField(),
+        "challenge_id": serializers.UUIDField(),
+        "methods": serializers.ListField(child=serializers.DictField()),
+        "expires_at": serializers.DateTimeField(),
+    },
+)
+
+
+ChallengeIssuedOutput = inline_serializer(
+    "MfaChallengeIssued",
+    {
+        "challenge_id": serializers.UUIDField(),
+        "method": serializers.CharField(),
+        "issued_at": serializers.DateTimeField(),
     },
 )
 
@@ -83,15 +105,68 @@ class LoginApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        started = login.login(
+        signed_in = login.login(
             email=data.validated_data["email"],
             password=data.validated_data["password"],
             ip_address=client_ip(request),
             user_agent=user_agent(request),
+            fingerprint=data.validated_data.get("device_fingerprint"),
         )
+        if signed_in.challenge is not None:
+            challenge = signed_in.challenge
+            return Response(
+                {
+                    "mfa_required": True,
+                    "challenge_id": challenge.id,
+                    "methods": mfa.challenge_methods(challenge),
+                    "expires_at": challenge.expires_at,
+                }
+            )
+        return Response(signed_in_pair(signed_in))
+
+
+def signed_in_pair(signed_in) -> dict:
+    return token_pair(signed_in.tokens, session_id=signed_in.session.id, user_id=signed_in.session.user_id)
+
+
+class MfaSelectApi(APIView):
+    """Choose the device of the challenge; an e-mail device gets its code by mail."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = AUTH_THROTTLES[:1]
+
+    class InputSerializer(StrictSerializer):
+        challenge_id = serializers.UUIDField()
+        device_id = serializers.CharField(max_length=40)
+
+    @extend_schema(request=InputSerializer, responses=ChallengeIssuedOutput)
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        challenge = mfa.challenge_select(**data.validated_data)
         return Response(
-            token_pair(started.tokens, session_id=started.session.id, user_id=started.session.user_id)
+            {"challenge_id": challenge.id, "method": challenge.method, "issued_at": timezone.now()}
         )
+
+
+class MfaVerifyApi(APIView):
+    """A good code: tokens as for login. A wrong one: 400 invalid_code with attempts_left; 410 when spent."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = AUTH_THROTTLES[:1]
+
+    class InputSerializer(StrictSerializer):
+        challenge_id = serializers.UUIDField()
+        code = serializers.CharField(max_length=32)
+        remember_device = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(request=InputSerializer, responses={200: TokenPairOutput})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(signed_in_pair(login.mfa_verify(**data.validated_data)))
 
 
 class TokenRefreshApi(APIView):

@@ -14,7 +14,7 @@ from identity.api.serializers import SessionOutputSerializer
 from identity.backends import effective_roles
 from identity.models import Role
 from identity.selectors import sessions_of
-from identity.services import accounts, passwords, sessions
+from identity.services import accounts, mfa, passwords, sessions
 from identity_project.serializers import StrictSerializer
 
 ProfileOutput = inline_serializer(
@@ -37,7 +37,7 @@ def profile(user) -> dict:
         "email": user.email,
         "full_name": user.full_name,
         "is_active": user.is_active,
-        "mfa_enabled": False,
+        "mfa_enabled": mfa.mfa_enabled(user),
         "roles": sorted(Role.objects.filter(pk__in=effective_roles(user)).values_list("name", flat=True)),
         "permissions": sorted(user.get_all_permissions()),
     }

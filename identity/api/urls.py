@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from identity.api import admin_users, auth, authorization, me
+from identity.api import admin_users, auth, authorization, me, security
 
 urlpatterns = [
     path("auth/register", auth.RegisterApi.as_view(), name="auth-register"),
@@ -15,7 +15,25 @@ urlpatterns = [
         auth.PasswordResetConfirmApi.as_view(),
         name="auth-password-reset-confirm",
     ),
+    path("auth/mfa/select", auth.MfaSelectApi.as_view(), name="auth-mfa-select"),
+    path("auth/mfa/verify", auth.MfaVerifyApi.as_view(), name="auth-mfa-verify"),
     path("me", me.MeApi.as_view(), name="me"),
+    path("me/mfa/devices", security.MfaDeviceListApi.as_view(), name="me-mfa-devices"),
+    path("me/mfa/devices/<str:device_id>", security.MfaDeviceDeleteApi.as_view(), name="me-mfa-device"),
+    path(
+        "me/mfa/devices/<str:device_id>/verify",
+        security.MfaDeviceVerifyApi.as_view(),
+        name="me-mfa-device-verify",
+    ),
+    path("me/mfa/backup-codes", security.BackupCodesApi.as_view(), name="me-mfa-backup-codes"),
+    path("me/devices", security.MyDeviceListApi.as_view(), name="me-devices"),
+    path("me/devices/<uuid:device_id>", security.MyDeviceApi.as_view(), name="me-device"),
+    path("me/devices/<uuid:device_id>/trust", security.MyDeviceTrustApi.as_view(), name="me-device-trust"),
+    path(
+        "me/devices/<uuid:device_id>/untrust", security.MyDeviceUntrustApi.as_view(), name="me-device-untrust"
+    ),
+    path("admin/ip-rules", security.IpRuleListApi.as_view(), name="admin-ip-rules"),
+    path("admin/ip-rules/<uuid:rule_id>", security.IpRuleDeleteApi.as_view(), name="admin-ip-rule"),
     path("me/password", me.MyPasswordApi.as_view(), name="me-password"),
     path("me/sessions", me.MySessionListApi.as_view(), name="me-sessions"),
     path("me/sessions/<uuid:session_id>", me.MySessionEndApi.as_view(), name="me-session"),

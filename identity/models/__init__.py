@@ -10,14 +10,18 @@ from identity.models.authorization import (
     RolePermission,
     SodRule,
 )
+from identity.models.security import Device, IPRule, MFAChallenge
 from identity.models.sessions import AuthSession, LoginAttempt, RefreshToken
 from identity.models.users import User, UserManager
 
 __all__ = [
     "AuthSession",
     "ComplianceViolation",
+    "Device",
     "ElevationRequest",
+    "IPRule",
     "LoginAttempt",
+    "MFAChallenge",
     "Permission",
     "PermissionGrant",
     "RefreshToken",

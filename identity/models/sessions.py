@@ -24,6 +24,9 @@ class AuthSession(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     session_type = models.CharField(max_length=10, default="password")
     mfa_used = models.BooleanField(default=False)
+    device = models.ForeignKey(
+        "identity.Device", null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
+    )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -5,8 +5,8 @@ factor has its own counter). THRESHOLD failures within WINDOW lock the account f
 BASE * 2**(locks so far); after MAX_TEMPORARY_LOCKS the lock lasts until an admin lifts it.
 An address with a recent successful sign-in (NIST 800-63B) is not locked out by failures from
 elsewhere: a too_many_failures lock does not apply to it unless that address failed THRESHOLD
-times itself. Unknown e-mails are counted too (in the cache), so a 423 never tells whether an
-account exists.
+times itself (or failed MFA_LOCK_THRESHOLD second-factor challenges). Unknown e-mails are
+counted too (in the cache), so a 423 never tells whether an account exists.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from identity.events import UserLocked, UserUnlocked
-from identity.models import LoginAttempt, User
+from identity.models import LoginAttempt, MFAChallenge, User
 from identity.services.sessions import sessions_invalidate_for_user
 from identity_project.eventbus.publisher import publish
 
@@ -62,7 +62,15 @@ def lock_applies(user: User, ip_address: str, now: datetime) -> bool:
         return False
     if user.lock_reason != FAILURE_LOCK or not is_known_address(user, ip_address, now):
         return True
-    return _failures(user, now, ip_address=ip_address) >= _config("LOCKOUT_THRESHOLD")
+    failed_challenges = MFAChallenge.objects.filter(
+        user=user,
+        status=MFAChallenge.Status.FAILED,
+        created_at__gte=_window_start(now),
+        session__ip_address=ip_address,
+    ).count()
+    return _failures(user, now, ip_address=ip_address) >= _config(
+        "LOCKOUT_THRESHOLD"
+    ) or failed_challenges >= _config("MFA_LOCK_THRESHOLD")
 
 
 def lapse_if_due(user: User, now: datetime) -> None:

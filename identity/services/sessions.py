@@ -45,6 +45,7 @@ def session_start(
     user_agent: str,
     requires_mfa: bool = False,
     session_type: str = "password",
+    device=None,
 ) -> StartedSession:
     """Open a session; a complete one gets its tokens now, a pending one after the second factor."""
     now = timezone.now()
@@ -54,6 +55,7 @@ def session_start(
         session_type=session_type,
         ip_address=ip_address,
         user_agent=user_agent,
+        device=device,
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(seconds=settings.IDENTITY["SESSION_ABSOLUTE_LIFETIME"]),

@@ -1,0 +1,249 @@
+"""Second factors and devices of the signed-in user (me/mfa, me/devices); IP rules (admin/ip-rules)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from identity.models import Device, IPRule, User
+from identity.services import devices, ip_rules, mfa
+from identity_project.permissions import has_permission
+from identity_project.serializers import StrictSerializer
+
+ManageIpRules = has_permission("identity.manage_ip_rules")
+
+
+class MfaDeviceListApi(APIView):
+    """Own second factors; POST enrols one (totp answers an otpauth URI, email gets a code by mail)."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(StrictSerializer):
+        method = serializers.ChoiceField(choices=["totp", "email"])
+
+    @extend_schema(
+        responses=inline_serializer(
+            "MfaDevice",
+            {
+                "device_id": serializers.CharField(),
+                "method": serializers.CharField(),
+                "confirmed": serializers.BooleanField(),
+            },
+            many=True,
+        )
+    )
+    def get(self, request):
+        owned = [
+            *mfa.MODELS["totp"].objects.filter(user=request.user),
+            *mfa.MODELS["email"].objects.filter(user=request.user),
+            *mfa.MODELS["static"].objects.filter(user=request.user),
+        ]
+        return Response(
+            [
+                {"device_id": mfa.device_key(d), "method": mfa.method_of(d), "confirmed": d.confirmed}
+                for d in owned
+            ]
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: inline_serializer(
+                "Enrolment",
+                {"device_id": serializers.CharField(), "otpauth_uri": serializers.CharField(allow_null=True)},
+            )
+        },
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        enrolment = mfa.mfa_device_create(user=request.user, method=data.validated_data["method"])
+        return Response(
+            {"device_id": enrolment.device_id, "otpauth_uri": enrolment.otpauth_uri},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class MfaDeviceVerifyApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(StrictSerializer):
+        code = serializers.CharField(max_length=32)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: inline_serializer(
+                "MfaVerified", {"device_id": serializers.CharField(), "confirmed": serializers.BooleanField()}
+            )
+        },
+    )
+    def post(self, request, device_id: str):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = mfa.mfa_device_verify(user=request.user, device_id=device_id, code=data.validated_data["code"])
+        return Response({"device_id": key, "confirmed": True})
+
+
+class MfaDeviceDeleteApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, device_id: str):
+        mfa.mfa_device_disable(user=request.user, device_id=device_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BackupCodesApi(APIView):
+    """New backup codes, shown this once; the old ones stop working."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "BackupCodes", {"codes": serializers.ListField(child=serializers.CharField())}
+        ),
+    )
+    def post(self, request):
+        return Response({"codes": mfa.backup_codes_generate(user=request.user)})
+
+
+class DeviceOutputSerializer(serializers.ModelSerializer):
+    device_id = serializers.UUIDField(source="id")
+    trusted = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Device
+        fields = (
+            "device_id",
+            "name",
+            "user_agent",
+            "trusted",
+            "trusted_until",
+            "first_seen_at",
+            "last_seen_at",
+        )
+
+    def get_trusted(self, device: Device) -> bool:
+        return device.is_trusted()
+
+
+class MyDeviceListApi(ListAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = DeviceOutputSerializer
+
+    def get_queryset(self):
+        return Device.objects.filter(user=self.request.user, revoked_at__isnull=True).order_by(
+            "-last_seen_at"
+        )
+
+
+class MyDeviceApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(StrictSerializer):
+        name = serializers.CharField(max_length=100, allow_blank=True)
+
+    @extend_schema(request=InputSerializer, responses=DeviceOutputSerializer)
+    def patch(self, request, device_id):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        device = devices.device_rename(
+            user=request.user, device_id=device_id, name=data.validated_data["name"]
+        )
+        return Response(DeviceOutputSerializer(device).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, device_id):
+        devices.device_revoke(user=request.user, device_id=device_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MyDeviceTrustApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=DeviceOutputSerializer)
+    def post(self, request, device_id):
+        return Response(
+            DeviceOutputSerializer(devices.device_trust_own(user=request.user, device_id=device_id)).data
+        )
+
+
+class MyDeviceUntrustApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=DeviceOutputSerializer)
+    def post(self, request, device_id):
+        return Response(
+            DeviceOutputSerializer(devices.device_untrust(user=request.user, device_id=device_id)).data
+        )
+
+
+class IpRuleOutputSerializer(serializers.ModelSerializer):
+    rule_id = serializers.UUIDField(source="id")
+    user_id = serializers.UUIDField(allow_null=True)
+
+    class Meta:
+        model = IPRule
+        fields = (
+            "rule_id",
+            "cidr",
+            "list",
+            "scope",
+            "user_id",
+            "expires_at",
+            "reason",
+            "automatic",
+            "created_at",
+        )
+
+
+class IpRuleListApi(ListAPIView):
+    """The allow and block lists (?list=allow|block)."""
+
+    permission_classes = [ManageIpRules]
+    serializer_class = IpRuleOutputSerializer
+
+    class InputSerializer(StrictSerializer):
+        cidr = serializers.CharField(max_length=64)
+        list = serializers.ChoiceField(choices=IPRule.List.values)
+        user_id = serializers.PrimaryKeyRelatedField(
+            queryset=User.objects.all(), source="user", required=False, allow_null=True
+        )
+        expires_at = serializers.DateTimeField(required=False, allow_null=True)
+        reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def get_queryset(self):
+        rules = IPRule.objects.order_by("-created_at")
+        if chosen := self.request.query_params.get("list"):
+            rules = rules.filter(list=chosen)
+        return rules
+
+    @extend_schema(request=InputSerializer, responses={201: IpRuleOutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = data.validated_data.get("user")
+        rule = ip_rules.ip_rule_add(
+            cidr=data.validated_data["cidr"],
+            list=data.validated_data["list"],
+            scope="user" if user else "global",
+            user=user,
+            expires_at=data.validated_data.get("expires_at"),
+            reason=data.validated_data["reason"],
+        )
+        return Response(IpRuleOutputSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class IpRuleDeleteApi(APIView):
+    permission_classes = [ManageIpRules]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, rule_id):
+        ip_rules.ip_rule_remove(rule_id=rule_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

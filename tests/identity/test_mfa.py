@@ -1,0 +1,220 @@
+"""The second factor: TOTP enrolment and challenges, backup codes, e-mail codes and their compensation,
+remembered devices."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from django.core import mail
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_email.models import EmailDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from identity.consumer import identity as identity_consumer
+from identity.models import AuthSession, MFAChallenge, User
+from tests.identity.support import (
+    PASSWORD,
+    api,
+    assert_no_secrets,
+    bearer,
+    login,
+    mark,
+    published_since,
+    types_since,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def totp_code(device: TOTPDevice, *, step_offset: int = 0) -> str:
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + step_offset * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def enrol_totp(user: User) -> TOTPDevice:
+    client = bearer(login(api(), user.email).json()["access"])
+    created = client.post("/api/v1/me/mfa/devices", {"method": "totp"}, format="json")
+    assert created.status_code == 201
+    body = created.json()
+    secret = parse_qs(urlparse(body["otpauth_uri"]).query)["secret"][0]
+    device = TOTPDevice.objects.get(user=user)
+    wrong = client.post(
+        f"/api/v1/me/mfa/devices/{body['device_id']}/verify", {"code": "000000"}, format="json"
+    )
+    assert wrong.status_code == 400
+    confirmed = client.post(f"/api/v1/me/mfa/devices/{body['device_id']}/verify", {"code": totp_code(device)})
+    assert confirmed.status_code == 200, confirmed.content
+    assert_no_secrets(secret)
+    return TOTPDevice.objects.get(pk=device.pk)
+
+
+def test_totp_enrolment_publishes_created_a_failed_code_and_verified(alice):
+    since = mark()
+
+    device = enrol_totp(alice)
+
+    types = [t for t in types_since(since) if t.startswith("mfa")]
+    assert types == ["mfa_device.created", "mfa_code.verification_failed", "mfa_device.verified"]
+    assert published_since(since)[-1].data == {
+        "user_id": str(alice.id),
+        "device_id": f"totp-{device.pk}",
+        "method": "totp",
+    }
+    assert bearer(login(api(), alice.email).json().get("access", "x")).get("/api/v1/me").status_code == 401
+
+
+def test_a_login_with_totp_runs_the_whole_challenge_under_one_correlation_id(alice):
+    device = enrol_totp(alice)
+    since = mark()
+
+    started = login(api(), alice.email)
+    body = started.json()
+    verified = api().post(
+        "/api/v1/auth/mfa/verify",
+        {"challenge_id": body["challenge_id"], "code": totp_code(device, step_offset=1)},
+        format="json",
+    )
+
+    assert started.status_code == 200
+    assert body["mfa_required"] is True
+    assert body["methods"] == [{"device_id": f"totp-{device.pk}", "method": "totp"}]
+    assert verified.status_code == 200, verified.content
+    assert bearer(verified.json()["access"]).get("/api/v1/me").json()["mfa_enabled"] is True
+    events = published_since(since)
+    assert [e.type for e in events] == [
+        "session.created", "mfa_challenge.initiated", "mfa_device.selected", "mfa_challenge.issued",
+        "mfa_challenge.completed", "token.issued", "token.issued", "user.logged_in",
+    ]  # fmt: skip
+    assert len({e.envelope["correlation_id"] for e in events}) == 1
+    assert events[0].data["requires_mfa"] is True
+    assert events[-1].data["mfa_used"] is True
+
+
+def test_a_replayed_totp_code_is_refused(alice):
+    device = enrol_totp(alice)
+    code = totp_code(device, step_offset=1)
+    first = login(api(), alice.email).json()["challenge_id"]
+    second = login(api(), alice.email).json()["challenge_id"]
+
+    accepted = api().post("/api/v1/auth/mfa/verify", {"challenge_id": first, "code": code}, format="json")
+    replayed = api().post("/api/v1/auth/mfa/verify", {"challenge_id": second, "code": code}, format="json")
+
+    assert accepted.status_code == 200
+    assert replayed.status_code == 400
+    assert replayed.json()["error"]["code"] == "invalid_code"
+    assert replayed.json()["error"]["fields"]["attempts_left"] == ["4"]
+
+
+def test_a_backup_code_works_once_and_is_never_published(alice):
+    enrol_totp(alice)
+    client = bearer(login(api(), alice.email).json()["access"]) if False else None
+    codes = _backup_codes(alice)
+    first = login(api(), alice.email).json()["challenge_id"]
+    second = login(api(), alice.email).json()["challenge_id"]
+
+    used = api().post("/api/v1/auth/mfa/verify", {"challenge_id": first, "code": codes[0]}, format="json")
+    reused = api().post("/api/v1/auth/mfa/verify", {"challenge_id": second, "code": codes[0]}, format="json")
+
+    assert client is None
+    assert used.status_code == 200
+    assert reused.status_code == 400
+    assert_no_secrets(*codes)
+
+
+def _backup_codes(user: User) -> list[str]:
+    from identity.services.mfa import backup_codes_generate
+
+    return backup_codes_generate(user=user)
+
+
+def test_the_last_wrong_code_ends_the_pending_session_and_failed_challenges_lock(alice, settings):
+    enrol_totp(alice)
+    attempts = settings.IDENTITY["MFA_MAX_ATTEMPTS"]
+    since = mark()
+
+    for _ in range(settings.IDENTITY["MFA_LOCK_THRESHOLD"]):
+        challenge = login(api(), alice.email).json()["challenge_id"]
+        answers = [
+            api()
+            .post("/api/v1/auth/mfa/verify", {"challenge_id": challenge, "code": "000000"}, format="json")
+            .status_code
+            for _ in range(attempts)
+        ]
+        assert answers == [400] * (attempts - 1) + [410]
+        assert AuthSession.objects.get(mfa_challenge__id=challenge).end_reason == "mfa_failed"
+
+    assert login(api(), alice.email).status_code == 423
+    types = types_since(since)
+    assert types.count("mfa_challenge.failed") == attempts * settings.IDENTITY["MFA_LOCK_THRESHOLD"]
+    assert "user.locked" in types
+    assert types.count("security_alert.raised") == 1
+
+
+def test_remember_this_device_skips_the_second_factor_there(alice):
+    device = enrol_totp(alice)
+    phone = {"email": alice.email, "password": PASSWORD, "device_fingerprint": "raw-fingerprint-of-the-phone"}
+    since = mark()
+
+    challenge = api().post("/api/v1/auth/login", phone, format="json").json()["challenge_id"]
+    verified = api().post(
+        "/api/v1/auth/mfa/verify",
+        {"challenge_id": challenge, "code": totp_code(device, step_offset=1), "remember_device": True},
+        format="json",
+    )
+    again = api().post("/api/v1/auth/login", phone, format="json")
+    elsewhere = api().post(
+        "/api/v1/auth/login", {**phone, "device_fingerprint": "another-browser"}, format="json"
+    )
+
+    assert verified.status_code == 200
+    assert "access" in again.json()
+    assert elsewhere.json()["mfa_required"] is True
+    types = types_since(since)
+    assert types.count("device.registered") == 2
+    assert "device.trusted" in types
+    assert_no_secrets("raw-fingerprint-of-the-phone", "another-browser")
+
+
+def test_an_email_code_is_sent_by_identitys_consumer_and_an_undeliverable_one_ends_the_challenge(
+    alice, settings
+):
+    device = EmailDevice.objects.create(user=alice, name="e-mail", confirmed=True)
+    since = mark()
+    challenge_id = login(api(), alice.email).json()["challenge_id"]
+    issued = next(e.envelope for e in published_since(since) if e.type == "mfa_challenge.issued")
+
+    # delivered: the consumer mails the code, and the code opens the session
+    assert identity_consumer.process([issued], attempt=0) == []
+    [message] = mail.outbox
+    code = message.body.strip().split()[-1]
+    assert (
+        api()
+        .post("/api/v1/auth/mfa/verify", {"challenge_id": challenge_id, "code": code}, format="json")
+        .status_code
+        == 200
+    )
+    assert_no_secrets(code)
+
+    # undeliverable: after its retries, the compensation fails the challenge and ends the session
+    challenge_id = login(api(), alice.email).json()["challenge_id"]
+    issued = next(
+        e.envelope
+        for e in published_since(since)
+        if e.type == "mfa_challenge.issued" and e.data["challenge_id"] == challenge_id
+    )
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
+    last_try = SimpleNamespace(request=SimpleNamespace(retries=identity_consumer.max_retries))
+    since = mark()
+
+    identity_consumer.consume(last_try, [issued])
+
+    challenge = MFAChallenge.objects.get(pk=challenge_id)
+    assert (challenge.status, challenge.failure_reason) == ("failed", "delivery_failed")
+    assert challenge.session.end_reason == "mfa_failed"
+    assert types_since(since) == ["mfa_challenge.failed", "token_family.revoked", "session.invalidated"]
+    assert device.pk
