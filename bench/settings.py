@@ -5,7 +5,7 @@ import os
 BENCH_ID = os.environ.setdefault("BENCH_ID", "bench")
 os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/identity_{BENCH_ID}")
 os.environ.setdefault("CELERY_BROKER_URL", f"amqp://guest:guest@127.0.0.1:5672/identity_{BENCH_ID}")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key")
 os.environ.setdefault("LOG_LEVEL", "WARNING")

@@ -8,4 +8,4 @@ class IdentityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from identity import consumer, signals  # noqa: F401
+        from identity import consumer, schema, signals  # noqa: F401

@@ -226,7 +226,7 @@ REST_FRAMEWORK = {
         "auth_account": env.str("THROTTLE_AUTH_ACCOUNT", default="20/min"),
     },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "identity_project.schema.AutoSchema",
     "EXCEPTION_HANDLER": "identity_project.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "identity_project.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

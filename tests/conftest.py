@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
-from django.core.cache import cache
 
 from identity_project.celery import app as celery_app
 from tests.support.processes import Process, start_relay, start_worker, wait_for
@@ -54,22 +53,28 @@ def rabbitmq_vhost():
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
 
 
+def _delete_this_runs_keys(client: redis.Redis) -> None:
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        client.delete(key)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def redis_database():
+    """Redis is shared by parallel runs: this run only ever touches its own prefixed keys."""
     client = redis.Redis.from_url(settings.REDIS_URL)
     try:
-        client.flushdb()
+        client.ping()
     except redis.ConnectionError:
         _unavailable(f"Redis at {settings.REDIS_URL}")
     yield client
-    client.flushdb()
+    _delete_this_runs_keys(client)
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(redis_database):
     """Throttle counters and lockout counts of one test must not spill into the next."""
-    cache.clear()
-    return
+    _delete_this_runs_keys(redis_database)
 
 
 @pytest.fixture

@@ -23,10 +23,18 @@ os.environ.setdefault("EVENTBUS_DELIVERY_LIMIT", "3")
 
 from identity_project.eventbus import routing  # noqa: E402
 from identity_project.settings import *  # noqa: E402, F403
-from identity_project.settings import CELERY_BROKER_URL, DATABASES, EVENTBUS, INSTALLED_APPS  # noqa: E402
+from identity_project.settings import (  # noqa: E402
+    CACHES,
+    CELERY_BROKER_URL,
+    DATABASES,
+    EVENTBUS,
+    INSTALLED_APPS,
+)
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.probe"]
 DATABASES["default"]["TEST"] = {"NAME": f"test_identity_{RUN_ID}"}
+# Runs share a Redis database: each keeps to its own keys (and removes only those).
+CACHES["default"]["KEY_PREFIX"] = f"test-{RUN_ID}"
 CELERY_TASK_QUEUES = routing.task_queues(
     CELERY_BROKER_URL, EVENTBUS["DELIVERY_LIMIT"], (*routing.QUEUE_NAMES, "probe")
 )

@@ -84,10 +84,21 @@ class DeadLetterDiscardApi(_DeadLetterActionApi):
     operation = staticmethod(deadletters.discard)
 
 
+class CatalogEntrySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    version = serializers.IntegerField()
+    aggregate_type = serializers.CharField()
+    description = serializers.CharField()
+    consumers = serializers.ListField(child=serializers.CharField())
+    schema = serializers.DictField()
+
+
 class EventCatalogApi(APIView):
     """The event catalog: type, version, consumers and JSON Schema of every event."""
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses=CatalogEntrySerializer(many=True))
     def get(self, request):
         return Response(catalog_entries())

@@ -73,7 +73,12 @@ def replay(letter: DeadLetter) -> DeadLetter:
     an event its consumer has already applied changes nothing."""
     if letter.status == DeadLetter.Status.DISCARDED:
         raise DeadLetterError("a discarded dead letter cannot be replayed")
-    consumer = consumers.get_consumer(letter.consumer)
+    try:
+        consumer = consumers.get_consumer(letter.consumer)
+    except KeyError:
+        raise DeadLetterError(
+            f"{letter.consumer} is not a consumer: this letter is a task message, not an event to replay"
+        ) from None
     [(queue, envelopes)] = consumer.route([letter.envelope]) or [(consumer.queue, [letter.envelope])]
     try:
         consumer.send(envelopes, queue=queue)
@@ -120,29 +125,41 @@ def drain_dead_letter_queues(limit: int = 1000) -> int:
 
 def _store_dead_lettered_message(queue: str, message) -> None:
     headers = message.headers or {}
-    consumer = str(headers.get("task", "")).removesuffix(".consume") or _consumer_of_queue(queue)
+    task = str(headers.get("task", ""))
+    known = {c.name for c in consumers.all_consumers()}
+    consumer = task.removesuffix(".consume")
     deliveries = headers.get("x-delivery-count") or settings.EVENTBUS["DELIVERY_LIMIT"]
+    error = f"dead-lettered by RabbitMQ after {deliveries} deliveries: it killed or stalled its worker"
     try:
-        args = message.payload[0]
-        envelopes = args[0] if isinstance(args[0], list) else [args[0]]
+        args, kwargs = message.payload[0], message.payload[1]
     except (TypeError, IndexError, KeyError):
-        envelopes = [
-            {"unreadable_message": message.body if isinstance(message.body, str) else repr(message.body)}
-        ]
-    if len(envelopes) > 1 and consumer in {c.name for c in consumers.all_consumers()}:
+        args, kwargs = None, None
+    if consumer not in known or not args or not isinstance(args[0], list):
+        # Not a consumer's batch of events (another task, or unreadable): kept as it came, for
+        # a person to look at; it cannot be replayed as an event.
+        body = message.body if isinstance(message.body, str) else repr(message.body)
+        store(
+            consumer=task or _consumer_of_queue(queue),
+            envelope={"task": task, "queue": queue, "args": args, "kwargs": kwargs, "body": body[:10_000]},
+            reason=DeadLetter.Reason.DELIVERY_LIMIT,
+            error=error,
+            traceback="",
+            attempts=int(deliveries),
+        )
+        return
+    envelopes = args[0]
+    if len(envelopes) > 1:
         # A batch that kills its worker: send its events one by one, so only the event that
         # really kills it ends here, and the others are applied.
         target = consumers.get_consumer(consumer)
         for envelope in envelopes:
             target.send([envelope], queue=queue)
         return
-    for envelope in envelopes:
-        store(
-            consumer=consumer,
-            envelope=envelope,
-            reason=DeadLetter.Reason.DELIVERY_LIMIT,
-            error=f"dead-lettered by RabbitMQ after {deliveries} deliveries: the message killed or "
-            f"stalled its worker every time",
-            traceback="",
-            attempts=int(deliveries),
-        )
+    store(
+        consumer=consumer,
+        envelope=envelopes[0],
+        reason=DeadLetter.Reason.DELIVERY_LIMIT,
+        error=error,
+        traceback="",
+        attempts=int(deliveries),
+    )

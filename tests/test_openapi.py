@@ -1,0 +1,85 @@
+"""The OpenAPI schema at /api/schema/ validates, with no warning, and covers API.md's endpoints."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+import yaml
+from django.core.management import call_command
+
+# Every path of ../shared/API.md, as the schema names them.
+API_MD = {
+    "/api/v1/auth/register",
+    "/api/v1/auth/login",
+    "/api/v1/auth/mfa/select",
+    "/api/v1/auth/mfa/verify",
+    "/api/v1/auth/token/refresh",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/password/reset",
+    "/api/v1/auth/password/reset/confirm",
+    "/api/v1/me",
+    "/api/v1/me/password",
+    "/api/v1/me/sessions",
+    "/api/v1/me/sessions/{session_id}",
+    "/api/v1/me/devices",
+    "/api/v1/me/devices/{device_id}",
+    "/api/v1/me/devices/{device_id}/trust",
+    "/api/v1/me/devices/{device_id}/untrust",
+    "/api/v1/me/mfa/devices",
+    "/api/v1/me/mfa/devices/{device_id}",
+    "/api/v1/me/mfa/devices/{device_id}/verify",
+    "/api/v1/me/mfa/backup-codes",
+    "/api/v1/me/notifications",
+    "/api/v1/me/notification-preferences",
+    "/api/v1/me/elevation-requests",
+    "/api/v1/admin/users",
+    "/api/v1/admin/users/{user_id}",
+    "/api/v1/admin/users/{user_id}/lock",
+    "/api/v1/admin/users/{user_id}/unlock",
+    "/api/v1/admin/users/{user_id}/deactivate",
+    "/api/v1/admin/users/{user_id}/reactivate",
+    "/api/v1/admin/users/{user_id}/roles",
+    "/api/v1/admin/users/{user_id}/roles/{role_id}",
+    "/api/v1/admin/users/{user_id}/permissions",
+    "/api/v1/admin/users/{user_id}/permissions/{permission_id}",
+    "/api/v1/admin/roles",
+    "/api/v1/admin/roles/{role_id}",
+    "/api/v1/admin/roles/{role_id}/clone",
+    "/api/v1/admin/roles/{role_id}/permissions",
+    "/api/v1/admin/roles/{role_id}/permissions/{permission_id}",
+    "/api/v1/admin/permissions",
+    "/api/v1/admin/permissions/{permission_id}",
+    "/api/v1/admin/elevation-requests",
+    "/api/v1/admin/elevation-requests/{request_id}/approve",
+    "/api/v1/admin/elevation-requests/{request_id}/deny",
+    "/api/v1/admin/ip-rules",
+    "/api/v1/admin/sessions",
+    "/api/v1/admin/sessions/{session_id}",
+    "/api/v1/audit/events",
+    "/api/v1/audit/exports",
+    "/api/v1/audit/exports/{export_id}",
+    "/api/v1/audit/exports/{export_id}/download",
+    "/api/v1/audit/verify",
+    "/api/v1/integration/webhooks",
+    "/api/v1/integration/webhooks/{id}",
+    "/api/v1/integration/webhooks/{id}/deliveries",
+    "/api/v1/integration/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+    "/api/v1/events/catalog",
+    "/api/v1/ops/dead-letters",
+    "/api/v1/ops/dead-letters/{id}/replay",
+    "/api/v1/ops/dead-letters/{id}/discard",
+}
+# Issue 9 (operations) brings these.
+NOT_YET_BUILT = {"/api/v1/ops/pipeline"}
+
+
+@pytest.mark.django_db
+def test_the_schema_validates_without_warnings_and_names_every_endpoint_of_api_md():
+    out = StringIO()
+
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
+
+    paths = set(yaml.safe_load(out.getvalue())["paths"])
+    assert API_MD - paths == set()
+    assert NOT_YET_BUILT & paths == set(), "built now: remove it from NOT_YET_BUILT and add it to API_MD"
