@@ -25,6 +25,7 @@ from identity_project.eventbus import routing  # noqa: E402
 from identity_project.settings import *  # noqa: E402, F403
 from identity_project.settings import (  # noqa: E402
     CACHES,
+    LOGGING,
     CELERY_BROKER_URL,
     DATABASES,
     EVENTBUS,
@@ -39,3 +40,5 @@ CELERY_TASK_QUEUES = routing.task_queues(
     CELERY_BROKER_URL, EVENTBUS["DELIVERY_LIMIT"], (*routing.QUEUE_NAMES, "probe")
 )
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# aiosmtpd's debug chatter from its threads outlives pytest's captured streams.
+LOGGING["loggers"]["mail.log"] = {"level": "WARNING"}

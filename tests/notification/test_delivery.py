@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -89,20 +90,26 @@ def test_a_burst_of_100_failed_mfa_challenges_yields_one_alert_and_one_digest(
     )
     wait_for(lambda: mailbox.to(bob.email, "failed mfa"), what="the alert")
 
-    # then one alert went out, and the 97 events after it wait for the digest
+    # then one alert went out, naming how many had failed when it did (at least the threshold,
+    # 3; more when the two worker processes took the burst out of order), and every event after
+    # it waits for the digest
     [alert] = mailbox.to(bob.email, "failed mfa")
-    assert "3 MFA challenges on your account failed within 10 minutes" in body(alert)
-    assert Delivery.objects.filter(recipient_id=bob.pk, status="folded").count() == 97
+    counted = re.search(r"(\d+) MFA challenges on your account failed within 10 minutes", body(alert))
+    assert counted is not None, body(alert)
+    below = int(counted.group(1)) - 1
+    assert 2 <= below < 10
+    folded = 100 - below - 1
+    assert Delivery.objects.filter(recipient_id=bob.pk, status="folded").count() == folded
 
     # when the periodic digest runs
     send_digests.apply_async(queue=routing.NOTIFICATION)
 
-    # then one digest sums them up, and bob got two security mails in all, not 100
+    # then one digest sums them up, and bob got three mails in all, not 100
     [digest] = wait_for(lambda: mailbox.to(bob.email, "digest"), what="the digest")
-    assert digest["Subject"] == "Digest: 97 notifications you did not get one by one"
-    assert "- 97 x Failed MFA challenges on your account" in body(digest)
+    assert digest["Subject"] == f"Digest: {folded} notifications you did not get one by one"
+    assert f"- {folded} x Failed MFA challenges on your account" in body(digest)
     assert len(mailbox.to(bob.email)) == 3  # the welcome mail, the alert, the digest
-    assert Delivery.objects.filter(recipient_id=bob.pk, status="digested").count() == 97
+    assert Delivery.objects.filter(recipient_id=bob.pk, status="digested").count() == folded
 
 
 def test_a_failing_smtp_server_is_retried_then_dead_lettered_and_the_replay_sends_the_mail(
