@@ -25,11 +25,11 @@ from identity_project.eventbus import routing  # noqa: E402
 from identity_project.settings import *  # noqa: E402, F403
 from identity_project.settings import (  # noqa: E402
     CACHES,
-    LOGGING,
     CELERY_BROKER_URL,
     DATABASES,
     EVENTBUS,
     INSTALLED_APPS,
+    LOGGING,
 )
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.probe"]
