@@ -18,7 +18,7 @@ from identity.models import (
     SodRule,
     User,
 )
-from identity.services import accounts, elevation, grants, lockout, passwords, roles, sessions
+from identity.services import accounts, elevation, grants, lockout, mfa, passwords, roles, sessions
 
 
 class ServicePasswordChangeForm(AdminPasswordChangeForm):
@@ -90,7 +90,7 @@ class UserAdmin(BaseUserAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else ()
 
-    actions = ("lock_users", "unlock_users", "deactivate_users", "reactivate_users")
+    actions = ("lock_users", "unlock_users", "deactivate_users", "reactivate_users", "reset_mfa")
 
     @admin.action(description="Lock (until unlocked; sessions end)", permissions=["change"])
     def lock_users(self, request, queryset):
@@ -109,6 +109,10 @@ class UserAdmin(BaseUserAdmin):
     @admin.action(description="Reactivate", permissions=["change"])
     def reactivate_users(self, request, queryset):
         _each(self, request, queryset, lambda u: accounts.user_reactivate(user=u), "reactivated")
+
+    @admin.action(description="Reset the second factor (the user enrols again)", permissions=["change"])
+    def reset_mfa(self, request, queryset):
+        _each(self, request, queryset, lambda u: mfa.mfa_reset(user=u), "reset")
 
 
 @admin.register(AuthSession)

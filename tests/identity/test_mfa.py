@@ -3,6 +3,7 @@ remembered devices."""
 
 from __future__ import annotations
 
+import logging
 import time
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlparse
@@ -67,7 +68,8 @@ def test_totp_enrolment_publishes_created_a_failed_code_and_verified(alice):
     assert bearer(login(api(), alice.email).json().get("access", "x")).get("/api/v1/me").status_code == 401
 
 
-def test_a_login_with_totp_runs_the_whole_challenge_under_one_correlation_id(alice):
+def test_a_login_with_totp_runs_the_whole_challenge_under_one_correlation_id(alice, caplog):
+    caplog.set_level(logging.DEBUG)
     device = enrol_totp(alice)
     since = mark()
 
@@ -92,6 +94,10 @@ def test_a_login_with_totp_runs_the_whole_challenge_under_one_correlation_id(ali
     assert len({e.envelope["correlation_id"] for e in events}) == 1
     assert events[0].data["requires_mfa"] is True
     assert events[-1].data["mfa_used"] is True
+    code, secret = totp_code(device, step_offset=1), device.key
+    assert_no_secrets(code, secret)
+    assert code not in caplog.text
+    assert secret not in caplog.text
 
 
 def test_a_replayed_totp_code_is_refused(alice):
@@ -218,3 +224,16 @@ def test_an_email_code_is_sent_by_identitys_consumer_and_an_undeliverable_one_en
     assert challenge.session.end_reason == "mfa_failed"
     assert types_since(since) == ["mfa_challenge.failed", "token_family.revoked", "session.invalidated"]
     assert device.pk
+
+
+def test_an_admin_resets_the_second_factor_in_the_django_admin(client, alice, admin_user):
+    enrol_totp(alice)
+    _backup_codes(alice)
+    client.force_login(admin_user)
+    since = mark()
+
+    client.post("/admin/identity/user/", {"action": "reset_mfa", "_selected_action": [alice.pk]})
+
+    disabled = [e.data for e in published_since(since) if e.type == "mfa_device.disabled"]
+    assert sorted((d["method"], d["reason"]) for d in disabled) == [("static", "admin"), ("totp", "admin")]
+    assert "access" in login(api(), alice.email).json()
