@@ -19,6 +19,7 @@ from identity.events import (
     PermissionUpdated,
 )
 from identity.models import Permission, PermissionGrant, User
+from identity.services.sweeps import each_due
 from identity_project.eventbus.publisher import publish
 
 EDITABLE = ("codename", "name", "description")
@@ -108,14 +109,9 @@ def permission_revoke(*, user: User, permission: Permission, reason: str = "admi
 
 def grants_expire_due(*, now=None) -> int:
     """The periodic sweep: grants past their expiry end (PermissionGrantExpired)."""
-    now = now or timezone.now()
-    count = 0
-    for grant_id in PermissionGrant.objects.filter(expires_at__lte=now).values_list("pk", flat=True):
-        with transaction.atomic():
-            grant = PermissionGrant.objects.select_for_update(skip_locked=True).filter(pk=grant_id).first()
-            if grant is None:
-                continue
-            grant.delete()
-            publish(PermissionGrantExpired(permission_id=grant.permission_id, user_id=grant.user_id))
-            count += 1
-    return count
+
+    def expire(grant: PermissionGrant) -> None:
+        grant.delete()
+        publish(PermissionGrantExpired(permission_id=grant.permission_id, user_id=grant.user_id))
+
+    return each_due(PermissionGrant.objects.filter(expires_at__lte=now or timezone.now()), expire)

@@ -14,6 +14,7 @@ from identity.errors import IdentityError, NotFound
 from identity.events import IPAllowlisted, IPBlocklisted, IPRuleRemoved
 from identity.models import IPRule, LoginAttempt, User
 from identity.services.alerts import security_alert_raise
+from identity.services.sweeps import each_due
 from identity_project.eventbus.publisher import publish
 
 
@@ -125,13 +126,8 @@ def stuffing_guard(*, ip_address: str, now=None) -> bool:
 
 
 def ip_rules_expire_due(*, now=None) -> int:
-    now = now or timezone.now()
-    count = 0
-    for rule in IPRule.objects.filter(expires_at__lte=now):
-        with transaction.atomic():
-            _remove(rule)
-            count += 1
-    return count
+    """The periodic sweep: rules past their expiry go (IPRuleRemoved)."""
+    return each_due(IPRule.objects.filter(expires_at__lte=now or timezone.now()), _remove)
 
 
 def blocked_recently(*, ip_address: str, since: datetime) -> bool:

@@ -27,6 +27,7 @@ from identity.events import (
 )
 from identity.models import Permission, Role, RoleAssignment, RolePermission, User
 from identity.services import compliance
+from identity.services.sweeps import each_due
 from identity_project.eventbus.publisher import publish
 
 EDITABLE = ("name", "description", "parent", "is_active", "is_default", "is_privileged")
@@ -195,16 +196,9 @@ def default_roles_give(*, user: User) -> None:
 
 def assignments_expire_due(*, now=None) -> int:
     """The periodic sweep: assignments past their expiry end (RoleAssignmentExpired)."""
-    now = now or timezone.now()
-    count = 0
-    for assignment_id in RoleAssignment.objects.filter(expires_at__lte=now).values_list("pk", flat=True):
-        with transaction.atomic():
-            assignment = (
-                RoleAssignment.objects.select_for_update(skip_locked=True).filter(pk=assignment_id).first()
-            )
-            if assignment is None:
-                continue
-            assignment.delete()
-            publish(RoleAssignmentExpired(role_id=assignment.role_id, user_id=assignment.user_id))
-            count += 1
-    return count
+
+    def expire(assignment: RoleAssignment) -> None:
+        assignment.delete()
+        publish(RoleAssignmentExpired(role_id=assignment.role_id, user_id=assignment.user_id))
+
+    return each_due(RoleAssignment.objects.filter(expires_at__lte=now or timezone.now()), expire)

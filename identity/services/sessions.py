@@ -25,6 +25,7 @@ from identity.events import (
 )
 from identity.models import AuthSession, RefreshToken, User
 from identity.selectors import session_is_usable
+from identity.services.sweeps import each_due
 from identity.services.tokens import IssuedTokens, refresh_token_decode, tokens_issue
 from identity_project.eventbus.publisher import publish
 
@@ -213,11 +214,4 @@ def sessions_expire_due(*, now=None, limit: int = 500) -> int:
     due = AuthSession.objects.exclude(status=AuthSession.Status.ENDED).filter(
         Q(expires_at__lte=now) | Q(last_seen_at__lte=idle_cutoff)
     )
-    expired = 0
-    for session_id in due.values_list("pk", flat=True)[:limit]:
-        with transaction.atomic():
-            session = AuthSession.objects.select_for_update(skip_locked=True).filter(pk=session_id).first()
-            if session is not None and session.status != AuthSession.Status.ENDED:
-                session_end(session=session, reason="expired")
-                expired += 1
-    return expired
+    return each_due(due, lambda session: session_end(session=session, reason="expired"), limit=limit)
