@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from bench.harness import RESULTS, Process, create_services, drop_services
+from bench.harness import RESULTS, ROOT, Process, create_services, drop_services
 
 PASSWORD = "Bench-Password-1234"
 HASHERS = ("django", "keycloak")
@@ -34,7 +34,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _check_passwords(hasher: str, seconds: float, counts) -> None:
+def _check_passwords(hasher: str, seconds: float) -> None:
+    """Child process: check one password for `seconds`, print how many times."""
     os.environ["BENCH_HASHER"] = hasher
     import django
 
@@ -46,22 +47,21 @@ def _check_passwords(hasher: str, seconds: float, counts) -> None:
     while time.monotonic() < deadline:
         check_password(PASSWORD, encoded)
         done += 1
-    counts.append(done)
+    sys.stdout.write(f"{done}\n")
 
 
 def hash_rate(hasher: str, seconds: float, processes: int = 2) -> float:
-    """Password checks per second for the whole machine (one process per core)."""
-    with multiprocessing.Manager() as manager:
-        counts = manager.list()
-        workers = [
-            multiprocessing.Process(target=_check_passwords, args=(hasher, seconds, counts))
-            for _ in range(processes)
-        ]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-        return round(sum(counts) / seconds, 2)
+    """Password checks per second for the whole machine: one fresh process per core, each with
+    the hasher set in its environment before Django starts."""
+    env = {**os.environ, "BENCH_HASHER": hasher}
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.logins", "--check-passwords", hasher, "--seconds", str(seconds)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+        )
+        for _ in range(processes)
+    ]  # fmt: skip
+    return round(sum(int(child.communicate()[0].strip()) for child in children) / seconds, 2)
 
 
 def _create_users(hasher: str, count: int) -> list[str]:
@@ -138,7 +138,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--check-passwords", metavar="HASHER", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.check_passwords:
+        _check_passwords(args.check_passwords, args.seconds)
+        return
     create_services()
     import django
 

@@ -36,10 +36,16 @@ def subscription_wants(subscription: WebhookSubscription, event_type: str) -> bo
     return event_type_matches(subscription.event_types, event_type)
 
 
-def subscriptions_for(event_type: str) -> list[WebhookSubscription]:
-    return [
-        s for s in WebhookSubscription.objects.filter(is_active=True) if subscription_wants(s, event_type)
-    ]
+def active_subscriptions() -> list[WebhookSubscription]:
+    return list(WebhookSubscription.objects.filter(is_active=True))
+
+
+def subscriptions_for(
+    event_type: str, subscriptions: list[WebhookSubscription] | None = None
+) -> list[WebhookSubscription]:
+    """The active subscriptions (or those of `subscriptions`) that want `event_type`."""
+    candidates = active_subscriptions() if subscriptions is None else subscriptions
+    return [s for s in candidates if subscription_wants(s, event_type)]
 
 
 def subscription_list() -> QuerySet[WebhookSubscription]:

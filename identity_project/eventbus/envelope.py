@@ -7,9 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
-
-from identity_project.eventbus.catalog import CatalogError, Event, registry
+from identity_project.eventbus.catalog import CatalogError, Event, SchemaViolation, registry
 from identity_project.eventbus.context import Actor
 
 ENVELOPE_FIELDS = (
@@ -107,6 +105,6 @@ def decode(raw: Any, *, attempt: int = 0) -> Delivered:
         event = cls.from_data(data)
     except CatalogError as exc:
         raise EnvelopeInvalid(str(exc)) from exc
-    except jsonschema.ValidationError as exc:
-        raise EnvelopeInvalid(f"data does not match {raw['type']} v{raw['version']}: {exc.message}") from exc
+    except SchemaViolation as exc:
+        raise EnvelopeInvalid(f"data does not match {raw['type']} v{raw['version']}: {exc}") from exc
     return Delivered(event=event, envelope=raw, attempt=attempt)

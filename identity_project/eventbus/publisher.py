@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
 
-import jsonschema
 import structlog
 from django.conf import settings
 from django.db import connection, transaction
@@ -22,7 +21,7 @@ from django.utils import timezone
 
 from identity_project.celery import app
 from identity_project.eventbus import consumers as consumer_registry
-from identity_project.eventbus.catalog import Event, registry
+from identity_project.eventbus.catalog import Event, SchemaViolation, registry
 from identity_project.eventbus.context import (
     Actor,
     current_actor,
@@ -51,8 +50,8 @@ def publish(
     data = event.to_data()
     try:
         registry.validate(type(event), data)
-    except jsonschema.ValidationError as exc:
-        raise EventInvalid(f"{event.type}: {exc.message}") from exc
+    except SchemaViolation as exc:
+        raise EventInvalid(f"{event.type}: {exc}") from exc
 
     event_id = uuid.uuid4()
     with transaction.atomic(savepoint=False):

@@ -34,12 +34,13 @@ log = structlog.get_logger(__name__)
 RESUME_BATCH = 50
 
 
-def deliveries_record(*, delivered: Delivered) -> int:
+def deliveries_record(*, delivered: Delivered, subscriptions: list | None = None) -> int:
     """In the consumer's transaction: one delivery per matching active subscription (unique per
-    subscription and event), each sent by a task after commit."""
+    subscription and event), each sent by a task after commit. `subscriptions`: the active ones,
+    when the caller already read them (a batch)."""
     envelope = delivered.envelope
     created = []
-    for subscription in selectors.subscriptions_for(envelope["type"]):
+    for subscription in selectors.subscriptions_for(envelope["type"], subscriptions):
         delivery, new = WebhookDelivery.objects.get_or_create(
             subscription=subscription,
             event_id=delivered.event_id,
