@@ -38,7 +38,12 @@ from notification import channels, services
 # What each event does (who, which channel, which template, thresholds) is data, the
 # NotificationRule rows (seeded from default_rules.py, edited in the admin), so that an admin can
 # change it without a deploy; the handlers only say which events arrive, and on which lane.
-notification = Consumer("notification", queue=routing.NOTIFICATION, urgent_queue=routing.NOTIFICATION_URGENT)
+# Events travel in batches of up to 50 per message (each still applied, retried and dead-lettered
+# on its own by the consumer base): one message per sign-in would bound the relay by the broker's
+# publish confirms. Urgent types are batched apart, on their own lane.
+notification = Consumer(
+    "notification", queue=routing.NOTIFICATION, urgent_queue=routing.NOTIFICATION_URGENT, batch_size=50
+)
 
 
 # --- the urgent lane: notification.urgent, its own worker pool in production ------------------

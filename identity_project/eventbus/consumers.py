@@ -12,6 +12,10 @@ A consumer module declares what it handles in one visible place:
 
 or, for a batch consumer (audit), `@audit.handles_all` with a function taking a list.
 
+`batch_size` is how many events one message carries. A per-event consumer with batch_size > 1
+still applies, retries and dead-letters each event on its own; batching only saves messages
+(each publish waits for the broker's confirm).
+
 Each handler runs in one transaction together with the (consumer, event_id) claim, so a
 redelivered event changes nothing. Failures: a PermanentError or an invalid envelope is
 dead-lettered at once; anything else is retried with exponential backoff and jitter, up to the
