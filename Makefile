@@ -54,3 +54,7 @@ bench-quick: install
 ## bench-logins: logins per second through the API against the bare password-hash rate
 bench-logins: install
 	$(BIN)/python -m bench.logins
+
+## bench-alerts: urgent-alert latency (commit to SMTP), idle and behind a routine backlog
+bench-alerts: install
+	$(BIN)/python -m bench.alerts
