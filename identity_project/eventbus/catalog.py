@@ -238,6 +238,9 @@ class Registry:
         except fastjsonschema.JsonSchemaException as exc:
             raise SchemaViolation(exc.message) from None
 
+    def __len__(self) -> int:
+        return len(self._classes)
+
     def events(self, source: str | None = None) -> Iterator[type[Event]]:
         for (_, _), cls in sorted(self._classes.items()):
             if source is None or cls.source == source:

@@ -113,6 +113,7 @@ class Consumer:
         self.handlers: dict[str, Handler] = {}
         self.urgent_types: set[str] = set()
         self.batch_handler: Handler | None = None
+        self._all_types: tuple[int, frozenset[str]] = (-1, frozenset())
         self.task = self._make_task()
         _consumers[name] = self
 
@@ -140,10 +141,13 @@ class Consumer:
         return event_type in self.subscriptions()
 
     def subscriptions(self) -> frozenset[str]:
-        """The event types it takes; a batch consumer takes every type of the registry."""
-        if self.batch_handler is not None:
-            return frozenset(cls.type for cls in registry.events())
-        return frozenset(self.handlers)
+        """The event types it takes; a batch consumer takes every type of the registry. Kept
+        until the registry grows: this runs for every message the fast path or the relay sends."""
+        if self.batch_handler is None:
+            return frozenset(self.handlers)
+        if self._all_types[0] != len(registry):
+            self._all_types = (len(registry), frozenset(cls.type for cls in registry.events()))
+        return self._all_types[1]
 
     def route(self, envelopes: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
         """The envelopes this consumer wants, grouped by the queue they go to."""
