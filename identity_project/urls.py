@@ -9,6 +9,7 @@ from identity_project.eventbus import api as eventbus_api
 
 api_v1 = [
     path("events/catalog", eventbus_api.EventCatalogApi.as_view(), name="event-catalog"),
+    path("ops/pipeline", eventbus_api.PipelineApi.as_view(), name="pipeline"),
     path("ops/dead-letters", eventbus_api.DeadLetterListApi.as_view(), name="dead-letter-list"),
     path(
         "ops/dead-letters/<int:pk>/replay",

@@ -8,4 +8,7 @@ class IntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from integration import consumer  # noqa: F401
+        from identity_project.eventbus.pipeline import register_section
+        from integration import consumer, selectors  # noqa: F401
+
+        register_section("circuits", selectors.circuit_states)

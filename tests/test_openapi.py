@@ -66,12 +66,13 @@ API_MD = {
     "/api/v1/integration/webhooks/{id}/deliveries",
     "/api/v1/integration/webhooks/{id}/deliveries/{delivery_id}/redeliver",
     "/api/v1/events/catalog",
+    "/api/v1/ops/pipeline",
     "/api/v1/ops/dead-letters",
     "/api/v1/ops/dead-letters/{id}/replay",
     "/api/v1/ops/dead-letters/{id}/discard",
 }
-# Issue 9 (operations) brings these.
-NOT_YET_BUILT = {"/api/v1/ops/pipeline"}
+# Endpoints of API.md not built yet (none now; kept so a new one is listed on purpose).
+NOT_YET_BUILT: set[str] = set()
 
 
 @pytest.mark.django_db

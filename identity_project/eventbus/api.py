@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from identity_project.api_errors import ApiError
-from identity_project.eventbus import deadletters
+from identity_project.eventbus import deadletters, pipeline
 from identity_project.eventbus.catalog_view import catalog_entries
 from identity_project.eventbus.models import DeadLetter
 from identity_project.permissions import has_permission
@@ -92,6 +92,27 @@ class CatalogEntrySerializer(serializers.Serializer):
     description = serializers.CharField()
     consumers = serializers.ListField(child=serializers.CharField())
     schema = serializers.DictField()
+
+
+class PipelineOutputSerializer(serializers.Serializer):
+    outbox = serializers.DictField(help_text="pending rows and the age of the oldest, in seconds")
+    queues = serializers.DictField(help_text="messages ready per queue (RabbitMQ)")
+    consumers = serializers.DictField(
+        help_text="per consumer: processed, retried, failed (last hour), dead letters, latency p50/p95/p99 ms"
+    )
+    dead_letters = serializers.DictField(help_text="pending dead letters per consumer")
+    circuits = serializers.DictField(help_text="webhook subscription id: circuit state")
+
+
+class PipelineApi(APIView):
+    """Outbox backlog and oldest age, queue depths, per-consumer counts and commit-to-handled
+    latency percentiles, dead letters by consumer, webhook circuits."""
+
+    permission_classes = [has_permission("ops.view_pipeline")]
+
+    @extend_schema(responses={200: PipelineOutputSerializer})
+    def get(self, request):
+        return Response(pipeline.snapshot())
 
 
 class EventCatalogApi(APIView):

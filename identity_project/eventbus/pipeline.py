@@ -1,0 +1,147 @@
+"""The state of the pipeline at a glance (ops/pipeline, manage.py trace): what waits, what fails,
+what is dead-lettered, how long events take from commit to each consumer.
+
+Apps add sections of their own (integration: its circuits) with `register_section`; the event
+bus knows no domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from identity_project.celery import app
+from identity_project.eventbus import consumers, routing
+from identity_project.eventbus.models import DeadLetter, DeliveryFailure, OutboxEvent, ProcessedEvent
+
+_sections: dict[str, Callable[[], Any]] = {}
+LATENCY_SAMPLE = 1000
+
+
+def register_section(name: str, provider: Callable[[], Any]) -> None:
+    _sections[name] = provider
+
+
+def _percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "p99": None}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 1)
+
+    return {"p50": at(0.5), "p95": at(0.95), "p99": at(0.99)}
+
+
+def _latencies_ms(consumer: str) -> list[float]:
+    """Commit (outbox row) to handled (ProcessedEvent), for the consumer's latest events."""
+    recent = list(
+        ProcessedEvent.objects.filter(consumer=consumer)
+        .order_by("-id")
+        .values_list("event_id", "processed_at")[:LATENCY_SAMPLE]
+    )
+    committed = dict(
+        OutboxEvent.objects.filter(event_id__in=[e for e, _ in recent]).values_list("event_id", "created_at")
+    )
+    return [(handled - committed[e]).total_seconds() * 1000 for e, handled in recent if e in committed]
+
+
+def queue_depths() -> dict[str, int | str]:
+    """Messages ready in each queue (RabbitMQ); other brokers do not say."""
+    if not routing.broker_is_rabbitmq(settings.CELERY_BROKER_URL):
+        return {}
+    depths: dict[str, int | str] = {}
+    try:
+        with app.connection_for_read() as connection:
+            channel = connection.default_channel
+            for name in routing.queue_names():
+                try:
+                    depths[name] = channel.queue_declare(queue=name, passive=True).message_count
+                except Exception:  # noqa: BLE001 - a queue not declared yet, or the channel closed by it
+                    depths[name] = "unknown"
+                    channel = connection.channel()
+    except Exception as exc:  # noqa: BLE001 - the broker down is part of the picture, not an error
+        return {"error": f"broker unavailable: {type(exc).__name__}"}
+    return depths
+
+
+def snapshot() -> dict[str, Any]:
+    now = timezone.now()
+    hour_ago = now - timedelta(hours=1)
+    pending = OutboxEvent.objects.filter(dispatched_at__isnull=True).aggregate(
+        count=Count("id"), oldest=Min("created_at")
+    )
+    failures = {
+        (row["consumer"], row["transient"]): row["n"]
+        for row in DeliveryFailure.objects.filter(created_at__gte=hour_ago)
+        .values("consumer", "transient")
+        .annotate(n=Count("id"))
+    }
+    dead = dict(
+        DeadLetter.objects.filter(status=DeadLetter.Status.PENDING)
+        .values_list("consumer")
+        .annotate(n=Count("id"))
+        .values_list("consumer", "n")
+    )
+    per_consumer = {}
+    for consumer in consumers.all_consumers():
+        name = consumer.name
+        per_consumer[name] = {
+            "processed_last_hour": ProcessedEvent.objects.filter(
+                consumer=name, processed_at__gte=hour_ago
+            ).count(),
+            "retried_last_hour": failures.get((name, True), 0),
+            "failed_last_hour": failures.get((name, False), 0),
+            "dead_letters": dead.get(name, 0),
+            "latency_ms": _percentiles(_latencies_ms(name)),
+        }
+    return {
+        "outbox": {
+            "pending": pending["count"],
+            "oldest_age_seconds": round((now - pending["oldest"]).total_seconds(), 1)
+            if pending["oldest"]
+            else None,
+        },
+        "queues": queue_depths(),
+        "consumers": per_consumer,
+        "dead_letters": dead,
+        **{name: provider() for name, provider in _sections.items()},
+    }
+
+
+def story(correlation_id: str) -> list[dict[str, Any]]:
+    """Every event of one request or task, with what each consumer did with it."""
+    events = list(OutboxEvent.objects.filter(correlation_id=correlation_id).order_by("id"))
+    ids = [e.event_id for e in events]
+    handled = {
+        (p.event_id, p.consumer): p.processed_at for p in ProcessedEvent.objects.filter(event_id__in=ids)
+    }
+    failed: dict[Any, list] = {}
+    for failure in DeliveryFailure.objects.filter(event_id__in=ids).order_by("id"):
+        failed.setdefault(failure.event_id, []).append(failure)
+    dead = {(d.event_id, d.consumer): d for d in DeadLetter.objects.filter(event_id__in=ids)}
+    told = []
+    for event in events:
+        outcomes = []
+        for consumer in consumers.all_consumers():
+            if not consumer.subscribes(event.type):
+                continue
+            attempts = [f for f in failed.get(event.event_id, []) if f.consumer == consumer.name]
+            letter = dead.get((event.event_id, consumer.name))
+            when = handled.get((event.event_id, consumer.name))
+            outcome = "handled" if when else f"dead-lettered ({letter.reason})" if letter else "waiting"
+            outcomes.append(
+                {
+                    "consumer": consumer.name,
+                    "outcome": outcome,
+                    "handled_at": when,
+                    "failed_attempts": [f"attempt {f.attempt}: {f.error}" for f in attempts],
+                }
+            )
+        told.append({"event": event, "outcomes": outcomes})
+    return told
