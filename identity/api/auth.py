@@ -48,6 +48,15 @@ ChallengeIssuedOutput = inline_serializer(
 )
 
 
+class PublicAuthApi(APIView):
+    """An endpoint reached before signing in: no authentication, throttled per client address and
+    per e-mail tried (the per-account throttle passes over a body without an e-mail)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = AUTH_THROTTLES
+
+
 def current_session(request):
     """The session of the access token that authenticated this request."""
     session = getattr(request.user, "auth_session", None)
@@ -62,12 +71,8 @@ def token_pair(tokens: IssuedTokens, *, session_id, user_id) -> dict:
     return {"access": tokens.access, "refresh": tokens.refresh, "session_id": session_id, "user_id": user_id}
 
 
-class RegisterApi(APIView):
+class RegisterApi(PublicAuthApi):
     """Create an account; password policy errors are 400, a taken e-mail 409."""
-
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-    throttle_classes = AUTH_THROTTLES
 
     class InputSerializer(StrictSerializer):
         email = serializers.EmailField(max_length=254)
@@ -89,12 +94,8 @@ class RegisterApi(APIView):
         return Response({"user_id": user.id, "email": user.email}, status=status.HTTP_201_CREATED)
 
 
-class LoginApi(APIView):
+class LoginApi(PublicAuthApi):
     """E-mail and password: tokens, or 401 (the same for an unknown e-mail), 423 when locked."""
-
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-    throttle_classes = AUTH_THROTTLES
 
     class InputSerializer(StrictSerializer):
         email = serializers.CharField(max_length=254)
@@ -129,12 +130,8 @@ def signed_in_pair(signed_in) -> dict:
     return token_pair(signed_in.tokens, session_id=signed_in.session.id, user_id=signed_in.session.user_id)
 
 
-class MfaSelectApi(APIView):
+class MfaSelectApi(PublicAuthApi):
     """Choose the device of the challenge; an e-mail device gets its code by mail."""
-
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-    throttle_classes = AUTH_THROTTLES[:1]
 
     class InputSerializer(StrictSerializer):
         challenge_id = serializers.UUIDField()
@@ -150,12 +147,8 @@ class MfaSelectApi(APIView):
         )
 
 
-class MfaVerifyApi(APIView):
+class MfaVerifyApi(PublicAuthApi):
     """A good code: tokens as for login. A wrong one: 400 invalid_code with attempts_left; 410 when spent."""
-
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-    throttle_classes = AUTH_THROTTLES[:1]
 
     class InputSerializer(StrictSerializer):
         challenge_id = serializers.UUIDField()
@@ -169,12 +162,8 @@ class MfaVerifyApi(APIView):
         return Response(signed_in_pair(login.mfa_verify(**data.validated_data)))
 
 
-class TokenRefreshApi(APIView):
+class TokenRefreshApi(PublicAuthApi):
     """Rotate the pair; a refresh token used twice ends its whole family and session (401 token_reused)."""
-
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-    throttle_classes = AUTH_THROTTLES[:1]
 
     class InputSerializer(StrictSerializer):
         refresh = serializers.CharField(max_length=4096)
@@ -212,12 +201,8 @@ class LogoutApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PasswordResetApi(APIView):
+class PasswordResetApi(PublicAuthApi):
     """Always 202, whether the account exists or not."""
-
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-    throttle_classes = AUTH_THROTTLES
 
     class InputSerializer(StrictSerializer):
         email = serializers.CharField(max_length=254)
@@ -230,11 +215,7 @@ class PasswordResetApi(APIView):
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
-class PasswordResetConfirmApi(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-    throttle_classes = AUTH_THROTTLES[:1]
-
+class PasswordResetConfirmApi(PublicAuthApi):
     class InputSerializer(StrictSerializer):
         token = serializers.CharField(max_length=512)
         new_password = serializers.CharField(max_length=256, trim_whitespace=False)

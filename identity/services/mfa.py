@@ -247,15 +247,20 @@ def _select_device(*, challenge_id, device_id: str) -> MFAChallenge:
     return challenge
 
 
-def _fail(challenge: MFAChallenge, reason: str) -> None:
-    challenge.status, challenge.failure_reason = MFAChallenge.Status.FAILED, reason
-    challenge.save(update_fields=["status", "failure_reason"])
+def _publish_failed(challenge: MFAChallenge, reason: str) -> None:
     publish(
         MFAChallengeFailed(
             challenge_id=challenge.id, user_id=challenge.user_id, session_id=challenge.session_id,
             attempts=challenge.attempts, reason=reason,
         )
     )  # fmt: skip
+
+
+def _fail(challenge: MFAChallenge, reason: str) -> None:
+    """The terminal failure: the challenge fails and its pending session ends."""
+    challenge.status, challenge.failure_reason = MFAChallenge.Status.FAILED, reason
+    challenge.save(update_fields=["status", "failure_reason"])
+    _publish_failed(challenge, reason)
     session_end(session=challenge.session, reason="mfa_failed")
 
 
@@ -338,12 +343,7 @@ def _verify(*, challenge_id, code: str) -> Verification:
         _fail(challenge, "too_many_attempts")
         _count_toward_lockout(challenge.user)
         return Verification(challenge, ChallengeGone("Too many wrong codes: sign in again."))
-    publish(
-        MFAChallengeFailed(
-            challenge_id=challenge.id, user_id=challenge.user_id, session_id=challenge.session_id,
-            attempts=challenge.attempts, reason="invalid_code",
-        )
-    )  # fmt: skip
+    _publish_failed(challenge, "invalid_code")
     return Verification(
         challenge,
         IdentityError("The code is wrong.", code="invalid_code", fields={"attempts_left": [str(left)]}),
