@@ -247,7 +247,7 @@ EVENTBUS = {
     "BACKOFF_FACTOR": env.float("EVENTBUS_BACKOFF_FACTOR", default=1.0),
     # Far below RabbitMQ's consumer_timeout and Redis's visibility timeout (CELERY-NOTES.md).
     "BACKOFF_MAX": env.float("EVENTBUS_BACKOFF_MAX", default=300.0),
-    "BATCH_SIZE": env.int("EVENTBUS_BATCH_SIZE", default=200),
+    "BATCH_SIZE": env.int("EVENTBUS_BATCH_SIZE", default=1000),
     "RELAY_INTERVAL": env.float("EVENTBUS_RELAY_INTERVAL", default=0.5),
     # The relay leaves rows younger than this to the on-commit fast path.
     "RELAY_GRACE": env.float("EVENTBUS_RELAY_GRACE", default=2.0),

@@ -14,21 +14,26 @@ from identity_project.eventbus.models import ProcessedEvent
 def claim(consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     """Record the events as processed by `consumer` in the current transaction and return the
     ids that were new. One INSERT ... ON CONFLICT DO NOTHING RETURNING (PostgreSQL and SQLite
-    both have it): a duplicate is skipped without an IntegrityError breaking the transaction."""
+    both have it): a duplicate is skipped without an IntegrityError breaking the transaction.
+
+    On PostgreSQL the ids travel as one array: a VALUES list of a thousand rows is a query text
+    too long for psycopg's statement cache, and parsing it again costs more than the insert."""
     if not event_ids:
         return set()
     table = ProcessedEvent._meta.db_table
     field = ProcessedEvent._meta.get_field("event_id")
     now = timezone.now()
-    params: list[object] = []
-    for event_id in event_ids:
-        params += [consumer, field.get_db_prep_value(event_id, connection), now]
-    values = ", ".join(["(%s, %s, %s)"] * len(event_ids))
+    returning = "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
+    if connection.vendor == "postgresql":
+        query = f"INSERT INTO {table} (consumer, event_id, processed_at) SELECT %s, unnest(%s::uuid[]), %s"
+        params: list[object] = [consumer, list(event_ids), now]
+    else:
+        query = f"INSERT INTO {table} (consumer, event_id, processed_at) VALUES "
+        query += ", ".join(["(%s, %s, %s)"] * len(event_ids))
+        params = []
+        for event_id in event_ids:
+            params += [consumer, field.get_db_prep_value(event_id, connection), now]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (consumer, event_id, processed_at) VALUES {values} "
-            f"ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
-            params,
-        )
+        cursor.execute(f"{query} {returning}", params)
         rows = cursor.fetchall()
     return {field.to_python(row[0]) for row in rows}

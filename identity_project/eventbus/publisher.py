@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from identity_project.celery import app
@@ -125,14 +126,14 @@ def _flush_pending() -> None:
     setattr(connection, _PENDING_ATTR, [])
     if time.monotonic() < _fast_path_paused_until:
         return  # the broker failed a moment ago: leave these to the relay
-    rows = list(OutboxEvent.objects.filter(pk__in=ids, dispatched_at__isnull=True).order_by("pk"))
+    rows = pending_rows(OutboxEvent.objects.filter(pk__in=ids))
     try:
-        dispatch(rows)
+        dispatch([envelope for _, envelope in rows])
     except Exception as exc:  # noqa: BLE001 - the rows stay pending and the relay sends them
         _fast_path_paused_until = time.monotonic() + FAST_PATH_PAUSE
         log.warning("outbox.fast_path_failed", error=str(exc), pending=len(rows))
         return
-    mark_dispatched(rows)
+    mark_dispatched([pk for pk, _ in rows])
 
 
 # --- sending --------------------------------------------------------------------------------
@@ -144,12 +145,18 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[list[Any]]:
         yield chunk
 
 
-def dispatch(rows: Sequence[OutboxEvent]) -> None:
-    """Send each row to every consumer subscribed to its type: one message per event, or one
-    per batch for batch consumers. Raises when the broker refuses or cannot be reached."""
-    if not rows:
+def pending_rows(rows: QuerySet[OutboxEvent], limit: int | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """(id, envelope) of the rows not dispatched yet, oldest first: plain tuples, since the relay
+    and the fast path read thousands of rows a second and need nothing else of them."""
+    pending = rows.filter(dispatched_at__isnull=True).order_by("pk").values_list("pk", "envelope")
+    return list(pending[:limit])
+
+
+def dispatch(envelopes: Sequence[dict[str, Any]]) -> None:
+    """Send each envelope to every consumer subscribed to its type: one message per batch_size
+    events of a consumer. Raises when the broker refuses or cannot be reached."""
+    if not envelopes:
         return
-    envelopes = [row.envelope for row in rows]
     with app.producer_or_acquire() as producer:
         for consumer in consumer_registry.all_consumers():
             for queue, group in consumer.route(envelopes):
@@ -157,5 +164,5 @@ def dispatch(rows: Sequence[OutboxEvent]) -> None:
                     consumer.send(chunk, queue=queue, producer=producer)
 
 
-def mark_dispatched(rows: Sequence[OutboxEvent]) -> None:
-    OutboxEvent.objects.filter(pk__in=[row.pk for row in rows]).update(dispatched_at=timezone.now())
+def mark_dispatched(ids: Sequence[int]) -> None:
+    OutboxEvent.objects.filter(pk__in=ids).update(dispatched_at=timezone.now())

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from identity_project.eventbus import deadletters
 from identity_project.eventbus.models import OutboxEvent
-from identity_project.eventbus.publisher import dispatch, mark_dispatched
+from identity_project.eventbus.publisher import dispatch, mark_dispatched, pending_rows
 
 log = structlog.get_logger(__name__)
 
@@ -32,14 +32,13 @@ def relay_once(*, batch_size: int | None = None, grace: float | None = None) -> 
     taken: list[int] = []
     try:
         with transaction.atomic():
-            rows = list(
-                OutboxEvent.objects.select_for_update(skip_locked=True)
-                .filter(dispatched_at__isnull=True, created_at__lte=cutoff)
-                .order_by("id")[:batch_size]
+            rows = pending_rows(
+                OutboxEvent.objects.select_for_update(skip_locked=True).filter(created_at__lte=cutoff),
+                limit=batch_size,
             )
-            taken = [row.pk for row in rows]
-            dispatch(rows)
-            mark_dispatched(rows)
+            taken = [pk for pk, _ in rows]
+            dispatch([envelope for _, envelope in rows])
+            mark_dispatched(taken)
     except Exception as exc:
         if taken:
             OutboxEvent.objects.filter(pk__in=taken).update(
