@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from identity_project import metrics
 from identity_project.celery import app
 from identity_project.eventbus import consumers as consumer_registry
 from identity_project.eventbus.catalog import Event, SchemaViolation, registry
@@ -158,4 +159,6 @@ def dispatch(rows: Sequence[OutboxEvent]) -> None:
 
 
 def mark_dispatched(rows: Sequence[OutboxEvent]) -> None:
+    """After the broker confirmed every message of `rows` (fast path or relay)."""
     OutboxEvent.objects.filter(pk__in=[row.pk for row in rows]).update(dispatched_at=timezone.now())
+    metrics.events_published(row.type for row in rows)
