@@ -372,8 +372,7 @@ class Consumer:
 
 
 def _consumer_of_task(task: Task) -> Consumer | None:
-    consumer = _consumers.get(task.name.removesuffix(".consume"))
-    return consumer if consumer is not None and consumer.task.name == task.name else None
+    return _consumers.get(task.name.removesuffix(".consume")) if task.name.endswith(".consume") else None
 
 
 @signals.task_prerun.connect
