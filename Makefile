@@ -23,7 +23,7 @@ migrate: install
 ## run: web, worker, beat, relay and Flower on SQLite, the filesystem broker and mail to files
 run: migrate
 	@mkdir -p $(VAR_DIR)
-	@rm -rf "$(PROMETHEUS_MULTIPROC_DIR)" && mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)"
+	@mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)" && rm -f "$(PROMETHEUS_MULTIPROC_DIR)"/*.db
 	@$(BIN)/python manage.py create_demo_admin --password-file $(VAR_DIR)/demo-admin-password
 	@echo "admin:  http://$${WEB_BIND:-127.0.0.1:8000}/admin/"
 	@echo "API:    http://$${WEB_BIND:-127.0.0.1:8000}/api/v1/  docs: http://$${WEB_BIND:-127.0.0.1:8000}/api/docs/"
