@@ -6,6 +6,8 @@ under VAR_DIR. Production sets DATABASE_URL, CELERY_BROKER_URL, REDIS_URL, EMAIL
 SECRET_KEY and DEBUG=false.
 """
 
+import ipaddress
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -402,6 +404,22 @@ CELERY_BEAT_SCHEDULE["integration-siem-daily-summary"] = {
     "schedule": timedelta(hours=24),
     "options": {"queue": routing.INTEGRATION},
 }
+
+# --- metrics (GET /metrics, identity_project/scrape.py) -----------------------------------------
+# Every process writes its counters to its own file here and the scrape adds them up. The folder
+# must be emptied when the platform starts (`make run` does), never while it runs. prometheus_client
+# reads it from the environment when first imported: nothing imports it before these settings.
+PROMETHEUS_MULTIPROC_DIR = Path(env.str("PROMETHEUS_MULTIPROC_DIR", default="") or VAR_DIR / "prometheus")
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
+# Who may scrape: these networks (REMOTE_ADDR, never a forwarded header), or a request with
+# "Authorization: Bearer <METRICS_TOKEN>" when a token is set. A reverse proxy on the same host
+# must not pass /metrics through, or must be left out of these networks.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = [
+    ipaddress.ip_network(network, strict=False)
+    for network in env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+]
 
 # --- logging ------------------------------------------------------------------------------
 structlog.configure(

@@ -1,10 +1,10 @@
-"""The URL map: admin, API v1, schema and docs, health and readiness."""
+"""The URL map: admin, API v1, schema and docs, health, readiness and metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from identity_project import health
+from identity_project import health, scrape
 from identity_project.eventbus import api as eventbus_api
 
 api_v1 = [
@@ -34,6 +34,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", scrape.metrics_view, name="metrics"),
 ]
 
 handler400 = "identity_project.api_errors.handler400"

@@ -9,6 +9,8 @@ class IntegrationConfig(AppConfig):
 
     def ready(self) -> None:
         from identity_project.eventbus.pipeline import register_section
+        from identity_project.scrape import register_circuits
         from integration import consumer, selectors  # noqa: F401
 
         register_section("circuits", selectors.circuit_states)
+        register_circuits(selectors.circuit_states)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import uuid
@@ -69,6 +70,13 @@ def redis_database():
         _unavailable(f"Redis at {settings.REDIS_URL}")
     yield client
     _delete_this_runs_keys(client)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _metrics_folder():
+    """The run's counter files (tests/settings.py) go with the run."""
+    yield
+    shutil.rmtree(settings.PROMETHEUS_MULTIPROC_DIR, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

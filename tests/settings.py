@@ -1,11 +1,13 @@
 """Test settings: the production stack (PostgreSQL, RabbitMQ, Redis), isolated per test run.
 
-Each run gets its own database (test_identity_<run>), RabbitMQ vhost (identity_test_<run>) and
-Redis database, so runs never see each other's rows or steal each other's messages. The run id
-is put in the environment, so worker and relay processes started by the tests share it.
+Each run gets its own database (test_identity_<run>), RabbitMQ vhost (identity_test_<run>),
+Redis key prefix and metrics folder, so runs never see each other's rows or steal each other's
+messages. The run id is put in the environment, so worker and relay processes started by the tests
+share it.
 """
 
 import os
+import tempfile
 import uuid
 
 RUN_ID = os.environ.setdefault("TEST_RUN_ID", uuid.uuid4().hex[:10])
@@ -20,6 +22,10 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + RUN_ID)
 os.environ.setdefault("EVENTBUS_BACKOFF_FACTOR", "1.0")
 os.environ.setdefault("EVENTBUS_RELAY_GRACE", "0.5")
 os.environ.setdefault("EVENTBUS_DELIVERY_LIMIT", "3")
+# The run's own metrics folder, shared with the worker and relay processes it starts.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"identity-test-metrics-{RUN_ID}")
+)
 
 from identity_project.eventbus import routing  # noqa: E402
 from identity_project.settings import *  # noqa: E402, F403

@@ -22,6 +22,7 @@ from identity.services import devices, ip_rules, lockout, mfa, risk
 from identity.services.alerts import security_alert_raise
 from identity.services.sessions import session_start
 from identity.services.tokens import IssuedTokens, tokens_issue
+from identity_project import metrics
 from identity_project.eventbus.context import Actor, set_actor
 from identity_project.eventbus.publisher import publish
 
@@ -46,8 +47,14 @@ def _dummy_hash() -> str:
     return make_password("an unguessable dummy password for timing")
 
 
+def _count(outcome: str) -> None:
+    """Counted once the attempt's transaction committed, as its events are."""
+    transaction.on_commit(lambda: metrics.login_attempted(outcome))
+
+
 def _fail(*, user: User | None, email: str, ip: str, agent: str, reason: str, now) -> None:
     LoginAttempt.objects.create(user=user, email=email, ip_address=ip, succeeded=False, reason=reason, at=now)
+    _count(reason)
     publish(
         UserLoginFailed(
             user_id=user.id if user else None,
@@ -132,6 +139,7 @@ def _password_accepted(
         )
     if assessment.level == "critical":
         lockout.user_lock(user=user, reason="suspicious", now=now)
+        _count("locked_suspicious")
         return _Outcome(error=AccountLocked)
 
     has_mfa = mfa.mfa_enabled(user)
@@ -148,12 +156,14 @@ def _password_accepted(
     started = session_start(user=user, ip_address=ip, user_agent=agent, requires_mfa=needs_mfa, device=device)
     if needs_mfa:
         challenge = mfa.challenge_start(user=user, session=started.session)
+        _count("mfa_required")
         return _Outcome(signed_in=SignedIn(session=started.session, challenge=challenge))
     _logged_in(started.session, mfa_used=False)
     return _Outcome(signed_in=SignedIn(session=started.session, tokens=started.tokens))
 
 
 def _logged_in(session: AuthSession, *, mfa_used: bool) -> None:
+    _count("succeeded")
     publish(
         UserLoggedIn(
             user_id=session.user_id,

@@ -21,10 +21,14 @@ redelivered event changes nothing. Failures: a PermanentError or an invalid enve
 dead-lettered at once; anything else is retried with exponential backoff and jitter, up to the
 consumer's max_retries, then dead-lettered. A batch that fails for a reason other than the
 infrastructure is split in halves until the bad event is isolated.
+
+While an event is handled, structlog's context names it (correlation_id, event_id, event_type,
+consumer, attempt): every log line, the handler's and Celery's own, carries them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 import traceback
@@ -33,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from celery import Task
+from celery import Task, signals
 from django.conf import settings
 from django.db import transaction
 
@@ -45,9 +49,11 @@ from identity_project.eventbus.envelope import Delivered, EnvelopeInvalid, decod
 from identity_project.eventbus.errors import is_infrastructure_failure, is_permanent
 from identity_project.eventbus.idempotency import claim
 from identity_project.eventbus.models import DeadLetter, DeliveryFailure
+from identity_project.metrics import ConsumerMetrics
 
 log = structlog.get_logger(__name__)
 
+LOG_KEYS = ("correlation_id", "event_id", "event_type", "consumer", "attempt")
 _consumers: dict[str, Consumer] = {}
 
 
@@ -115,6 +121,7 @@ class Consumer:
         self.batch_handler: Handler | None = None
         self._all_types: tuple[int, frozenset[str]] = (-1, frozenset())
         self.task = self._make_task()
+        self.metrics = ConsumerMetrics(name)
         _consumers[name] = self
 
     # --- declaring what it handles -----------------------------------------------------------
@@ -214,6 +221,7 @@ class Consumer:
             for failure in to_retry:
                 self.dead_letter(failure, DeadLetter.Reason.RETRIES_EXHAUSTED, attempts=attempt + 1)
             return
+        self.metrics.retried.inc(len(to_retry))
         countdown = backoff(
             attempt, factor=settings.EVENTBUS["BACKOFF_FACTOR"], maximum=settings.EVENTBUS["BACKOFF_MAX"]
         )
@@ -256,20 +264,24 @@ class Consumer:
         handler = self.handlers.get(delivered.event.type)
         if handler is None:
             return Failure(delivered, deadletters.NotSubscribed(self.name, delivered.event.type), "")
+        started = time.monotonic()
         try:
-            with transaction.atomic(), self._context(delivered):
-                if claim(self.name, [delivered.event_id]):
+            with transaction.atomic(), self._handling(delivered):
+                if applied := claim(self.name, [delivered.event_id]):
                     handler(delivered)
         except Exception as exc:  # noqa: BLE001 - every handler failure is retried or dead-lettered
             return Failure(delivered, exc, traceback.format_exc())
+        if applied:
+            self.metrics.handled([delivered.envelope["occurred_at"]], started=started)
         return None
 
     def _apply_batch(self, batch: list[Delivered]) -> list[Failure]:
+        started = time.monotonic()
         try:
-            with transaction.atomic(), self._context(batch[0]):
+            with transaction.atomic(), self._handling_batch(batch):
                 fresh = claim(self.name, [d.event_id for d in batch])
-                if fresh:
-                    self.batch_handler([d for d in batch if d.event_id in fresh])
+                if applied := [d for d in batch if d.event_id in fresh]:
+                    self.batch_handler(applied)
         except Exception as exc:  # noqa: BLE001 - every handler failure is retried or dead-lettered
             trace = traceback.format_exc()
             if len(batch) == 1:
@@ -278,16 +290,43 @@ class Consumer:
                 return [Failure(d, exc, trace) for d in batch]
             middle = len(batch) // 2
             return self._apply_batch(batch[:middle]) + self._apply_batch(batch[middle:])
+        if applied:
+            self.metrics.handled((d.envelope["occurred_at"] for d in applied), started=started)
         return []
 
+    @contextlib.contextmanager
+    def _handling(self, delivered: Delivered):
+        """Events a handler publishes belong to the same story as the event it handles; log lines
+        meanwhile name the event."""
+        with self._story(delivered), self._log_context(delivered):
+            yield
+
+    def _handling_batch(self, batch: list[Delivered]):
+        """A batch of one is that event; a larger batch's lines name the consumer and attempt only."""
+        return self._handling(batch[0]) if len(batch) == 1 else self._story(batch[0])
+
     @staticmethod
-    def _context(delivered: Delivered):
-        """Events a handler publishes belong to the same story as the event it handles."""
+    def _story(delivered: Delivered):
         return event_context(
             correlation_id=delivered.correlation_id, actor=SYSTEM, causation_id=delivered.event_id
         )
 
+    def _log_context(self, delivered: Delivered):
+        return structlog.contextvars.bound_contextvars(
+            **self.log_fields(delivered.envelope, delivered.attempt)
+        )
+
+    def log_fields(self, envelope: dict[str, Any], attempt: int) -> dict[str, Any]:
+        return {
+            "correlation_id": envelope.get("correlation_id"),
+            "event_id": envelope.get("event_id"),
+            "event_type": envelope.get("type"),
+            "consumer": self.name,
+            "attempt": attempt,
+        }
+
     def _record_failure(self, failure: Failure) -> None:
+        self.metrics.failed.inc()
         log.warning(
             "consumer.failed",
             consumer=self.name,
@@ -308,21 +347,47 @@ class Consumer:
 
     def dead_letter(self, failure: Failure, reason: str, *, attempts: int) -> None:
         delivered = failure.delivered
-        deadletters.store(
-            consumer=self.name,
-            envelope=delivered.envelope,
-            reason=reason,
-            error=repr(failure.error),
-            traceback=failure.traceback,
-            attempts=attempts,
-        )
-        handler = self.handlers.get(delivered.event.type) or self.batch_handler
-        if handler is None or handler.compensation is None:
-            return
-        try:
-            with transaction.atomic(), self._context(delivered):
-                handler.compensation(delivered, failure.error)
-        except Exception:
-            log.exception(
-                "consumer.compensation_failed", consumer=self.name, event_id=str(delivered.event_id)
+        with self._log_context(delivered):
+            deadletters.store(
+                consumer=self.name,
+                envelope=delivered.envelope,
+                reason=reason,
+                error=repr(failure.error),
+                traceback=failure.traceback,
+                attempts=attempts,
             )
+            handler = self.handlers.get(delivered.event.type) or self.batch_handler
+            if handler is None or handler.compensation is None:
+                return
+            try:
+                with transaction.atomic(), self._handling(delivered):
+                    handler.compensation(delivered, failure.error)
+            except Exception:
+                log.exception("consumer.compensation_failed")
+
+
+# --- the log context of a consumer's message, for Celery's own lines -------------------------
+# Celery logs a task's outcome (succeeded, retry) after the task function returned: the context
+# is bound before the task runs and removed after Celery is done with it.
+
+
+def _consumer_of_task(task: Task) -> Consumer | None:
+    return _consumers.get(task.name.removesuffix(".consume")) if task.name.endswith(".consume") else None
+
+
+@signals.task_prerun.connect
+def _bind_message_log_context(task: Task, args: tuple = (), **_: object) -> None:
+    consumer = _consumer_of_task(task)
+    if consumer is None:
+        return
+    envelopes = args[0] if args and isinstance(args[0], list) else []
+    if len(envelopes) == 1 and isinstance(envelopes[0], dict):
+        structlog.contextvars.bind_contextvars(**consumer.log_fields(envelopes[0], task.request.retries))
+    else:
+        structlog.contextvars.bind_contextvars(consumer=consumer.name, attempt=task.request.retries)
+
+
+@signals.task_postrun.connect
+def _unbind_message_log_context(task: Task, **_: object) -> None:
+    if _consumer_of_task(task) is not None:
+        structlog.contextvars.unbind_contextvars(*LOG_KEYS)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from identity_project import metrics
 from identity_project.celery import app
 from identity_project.eventbus import consumers, routing
 from identity_project.eventbus.envelope import envelope_event_id
@@ -44,7 +45,8 @@ def store(
     """One row per (consumer, event): a second dead-lettering (a redelivery, a failed replay)
     updates it and puts it back to pending."""
     event_id = _key(envelope)
-    event_type = envelope.get("type", "") if isinstance(envelope, dict) else ""
+    readable = envelope if isinstance(envelope, dict) else {}
+    event_type = readable.get("type", "")
     values = {
         "event_type": str(event_type)[:120],
         "envelope": envelope,
@@ -55,16 +57,26 @@ def store(
         "status": DeadLetter.Status.PENDING,
         "updated_at": timezone.now(),
     }
-    log.error("consumer.dead_lettered", consumer=consumer, event_id=str(event_id), reason=reason, error=error)
+    log.error(
+        "consumer.dead_lettered",
+        consumer=consumer,
+        event_id=str(event_id),
+        event_type=str(event_type),
+        correlation_id=readable.get("correlation_id"),
+        attempt=attempts - 1,
+        reason=reason,
+        error=error,
+    )
     for _ in range(2):
         try:
             with transaction.atomic():
                 letter, _ = DeadLetter.objects.update_or_create(
                     consumer=consumer, event_id=event_id, defaults=values
                 )
-                return letter
         except IntegrityError:
             continue  # a concurrent duplicate inserted it first: update it on the next pass
+        metrics.dead_lettered(consumer, reason)
+        return letter
     raise DeadLetterError(f"could not store the dead letter of {event_id}")
 
 
@@ -88,7 +100,7 @@ def replay(letter: DeadLetter) -> DeadLetter:
         status=DeadLetter.Status.REPLAYED, replay_count=letter.replay_count + 1, updated_at=timezone.now()
     )
     letter.refresh_from_db()
-    log.info("dead_letter.replayed", consumer=letter.consumer, event_id=str(letter.event_id))
+    log.info("dead_letter.replayed", **_log_fields(letter))
     return letter
 
 
@@ -96,8 +108,18 @@ def discard(letter: DeadLetter) -> DeadLetter:
     letter.status = DeadLetter.Status.DISCARDED
     letter.updated_at = timezone.now()
     letter.save(update_fields=["status", "updated_at"])
-    log.info("dead_letter.discarded", consumer=letter.consumer, event_id=str(letter.event_id))
+    log.info("dead_letter.discarded", **_log_fields(letter))
     return letter
+
+
+def _log_fields(letter: DeadLetter) -> dict[str, Any]:
+    envelope = letter.envelope if isinstance(letter.envelope, dict) else {}
+    return {
+        "consumer": letter.consumer,
+        "event_id": str(letter.event_id),
+        "event_type": letter.event_type,
+        "correlation_id": envelope.get("correlation_id"),
+    }
 
 
 def _consumer_of_queue(queue: str) -> str:

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from identity_project import metrics
 from identity_project.celery import app
 from identity_project.eventbus import consumers as consumer_registry
 from identity_project.eventbus.catalog import Event, SchemaViolation, registry
@@ -133,7 +134,7 @@ def _flush_pending() -> None:
         _fast_path_paused_until = time.monotonic() + FAST_PATH_PAUSE
         log.warning("outbox.fast_path_failed", error=str(exc), pending=len(rows))
         return
-    mark_dispatched([pk for pk, _ in rows])
+    mark_dispatched(rows)
 
 
 # --- sending --------------------------------------------------------------------------------
@@ -164,5 +165,7 @@ def dispatch(envelopes: Sequence[dict[str, Any]]) -> None:
                     consumer.send(chunk, queue=queue, producer=producer)
 
 
-def mark_dispatched(ids: Sequence[int]) -> None:
-    OutboxEvent.objects.filter(pk__in=ids).update(dispatched_at=timezone.now())
+def mark_dispatched(rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    """After the broker confirmed every message of `rows` (fast path or relay)."""
+    OutboxEvent.objects.filter(pk__in=[pk for pk, _ in rows]).update(dispatched_at=timezone.now())
+    metrics.events_published(envelope["type"] for _, envelope in rows)

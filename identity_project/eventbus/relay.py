@@ -38,7 +38,7 @@ def relay_once(*, batch_size: int | None = None, grace: float | None = None) -> 
             )
             taken = [pk for pk, _ in rows]
             dispatch([envelope for _, envelope in rows])
-            mark_dispatched(taken)
+            mark_dispatched(rows)
     except Exception as exc:
         if taken:
             OutboxEvent.objects.filter(pk__in=taken).update(

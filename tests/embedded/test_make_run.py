@@ -14,7 +14,14 @@ import pytest
 
 from tests.support.processes import ROOT, wait_for
 
-SERVICE_VARIABLES = {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "EMAIL_URL", "DJANGO_SETTINGS_MODULE"}
+SERVICE_VARIABLES = {
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "REDIS_URL",
+    "EMAIL_URL",
+    "DJANGO_SETTINGS_MODULE",
+    "PROMETHEUS_MULTIPROC_DIR",
+}
 
 
 def free_port() -> int:
@@ -59,6 +66,12 @@ def test_make_run_audits_a_published_event_with_no_server_running(tmp_path):
         )
         wait_for(lambda: _healthy(web), timeout=60, what="the web process")
         assert "demo admin: admin@example.com" in (tmp_path / "make-run.log").read_text()
+        # and the web's metrics add up what the other processes did (the command that published,
+        # the worker's child that audited: it counts right after its commit)
+        metrics = wait_for(
+            lambda: _metrics_once_audited(web), what="the worker's count in the web's /metrics"
+        )
+        assert 'eventbus_events_published_total{type="identity.user.registered"} 1.0' in metrics
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -74,3 +87,11 @@ def _healthy(web: str) -> bool:
         return httpx.get(f"http://{web}/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _metrics_once_audited(web: str) -> str:
+    response = httpx.get(f"http://{web}/metrics", timeout=10)
+    assert response.status_code == 200
+    return (
+        response.text if 'eventbus_consumer_events_processed_total{consumer="audit"}' in response.text else ""
+    )
