@@ -261,9 +261,9 @@ class Consumer:
         return to_retry
 
     def _apply_one(self, delivered: Delivered) -> Failure | None:
-        handler = self.handlers.get(delivered.event.type)
+        handler = self.handlers.get(delivered.event_class.type)
         if handler is None:
-            return Failure(delivered, deadletters.NotSubscribed(self.name, delivered.event.type), "")
+            return Failure(delivered, deadletters.NotSubscribed(self.name, delivered.event_class.type), "")
         started = time.monotonic()
         try:
             with transaction.atomic(), self._handling(delivered):
@@ -331,7 +331,7 @@ class Consumer:
             "consumer.failed",
             consumer=self.name,
             event_id=str(failure.delivered.event_id),
-            event_type=failure.delivered.event.type,
+            event_type=failure.delivered.event_class.type,
             correlation_id=failure.delivered.correlation_id,
             attempt=failure.delivered.attempt,
             error=repr(failure.error),
@@ -339,7 +339,7 @@ class Consumer:
         DeliveryFailure.objects.create(
             consumer=self.name,
             event_id=failure.delivered.event_id,
-            event_type=failure.delivered.event.type,
+            event_type=failure.delivered.event_class.type,
             attempt=failure.delivered.attempt,
             error=repr(failure.error)[:2000],
             transient=not is_permanent(failure.error),
@@ -356,7 +356,7 @@ class Consumer:
                 traceback=failure.traceback,
                 attempts=attempts,
             )
-            handler = self.handlers.get(delivered.event.type) or self.batch_handler
+            handler = self.handlers.get(delivered.event_class.type) or self.batch_handler
             if handler is None or handler.compensation is None:
                 return
             try:
