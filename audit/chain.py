@@ -55,7 +55,8 @@ def lock_chain() -> None:
 
 
 def timestamp(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """2026-11-29T16:46:43.123456Z: isoformat, several times faster than strftime on the hot path."""
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds").removesuffix("+00:00") + "Z"
 
 
 def _normal(value: Any) -> Any:
@@ -80,7 +81,12 @@ def canonical(values: dict[str, Any]) -> str:
         elif name == "data":
             value = _normal(value)
         normal[name] = value
-    return json.dumps(normal, sort_keys=True, separators=(",", ":"))
+    return _CANONICAL_JSON.encode(normal)
+
+
+# What json.dumps(sort_keys=True, separators=(",", ":")) writes, without building an encoder per
+# call; the values come from JSON, so they cannot hold a cycle to check for.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), check_circular=False)
 
 
 def entry_hash(prev_hash: str, values: dict[str, Any]) -> str:
