@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: install run test lint format migrate relay worker bench bench-quick clean
+.PHONY: install browser run demo test lint format migrate relay worker bench bench-quick clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(BIN)/.installed: requirements.txt
 	touch $@
 
 install: $(BIN)/.installed
+
+## browser: Debian's Chromium, which the browser tests drive with Playwright (CHROMIUM_PATH overrides)
+browser:
+	@command -v chromium >/dev/null || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
