@@ -34,6 +34,11 @@ run: migrate
 	FLOWER_BASIC_AUTH=$${FLOWER_BASIC_AUTH:-admin:$$(cat $(VAR_DIR)/demo-admin-password)} \
 		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start
 
+## demo: a scripted tour on the embedded defaults, in a fresh $(VAR_DIR)/demo; prints what it caused
+demo: install
+	@rm -rf $(VAR_DIR)/demo
+	VAR_DIR=$(VAR_DIR)/demo $(BIN)/python -m demo.tour
+
 ## test: lint, format check and the whole suite against PostgreSQL, RabbitMQ and Redis
 test: install lint
 	$(BIN)/python -m pytest
