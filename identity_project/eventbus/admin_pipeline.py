@@ -41,7 +41,8 @@ def pipeline_view(request: HttpRequest) -> HttpResponse:
         "processed_last_hour": sum(c["processed_last_hour"] for c in state["consumers"].values()),
         "throughput_chart": charts.line_chart(
             minutes=hour.minutes,
-            series=hour.throughput,
+            # The hour's total in the legend: lines of equal counts lie on top of each other.
+            series={f"{name} ({sum(counts)})": counts for name, counts in hour.throughput.items()},
             unit="events handled per minute",
             label="Events handled per minute and consumer, last hour",
             whole=True,

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from identity import events
 from identity.models import Permission, PermissionGrant, User
-from identity_project.eventbus import deadletters, timeline
+from identity_project.eventbus import charts, deadletters, timeline
 from identity_project.eventbus.models import DeadLetter, OutboxEvent, ProcessedEvent
 from identity_project.eventbus.publisher import publish
 
@@ -93,6 +93,7 @@ def test_the_page_draws_both_charts_and_lists_consumers_queues_and_dead_letters(
     html = page.content.decode()
     assert html.count('class="pipeline-chart"') == 2
     assert 'aria-label="Events handled per minute and consumer, last hour"' in html
+    assert ">audit (1)</text>" in html
     assert ">p50</text>" in html
     assert ">p95</text>" in html
     assert "events handled per minute" in html
@@ -176,3 +177,20 @@ def test_the_buttons_need_the_csrf_token():
     assert operator.post(f"/admin/pipeline/dead-letters/{letter.pk}/replay").status_code == 403
     letter.refresh_from_db()
     assert letter.status == DeadLetter.Status.PENDING
+
+
+def test_a_chart_rounds_its_axis_escapes_names_and_leaves_gaps_where_no_event_was():
+    minutes = timeline.last_hour([]).minutes[:3]
+
+    svg = charts.line_chart(
+        minutes=minutes, series={"<b>x</b>": [1, None, 7]}, unit="events", label="a & b", whole=True
+    )
+
+    assert charts.axis_ticks(7, whole=True) == [0, 2, 4, 6, 8]
+    assert charts.axis_ticks(237, whole=False) == [0, 100, 200, 300]
+    assert charts.axis_ticks(0.3, whole=True) == [0, 1]
+    assert "&lt;b&gt;x&lt;/b&gt;" in svg
+    assert "<b>" not in svg
+    assert 'aria-label="a &amp; b"' in svg
+    assert svg.count("<circle") == 2  # two lone points, no line across the gap
+    assert " L" not in svg.split('d="')[1].split('"')[0]
