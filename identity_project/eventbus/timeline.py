@@ -40,9 +40,8 @@ class Timeline:
     latency_ms: dict[str, list[float | None]]  # "p50", "p95": per minute, None in a minute without events
 
 
-def last_hour(consumer_names: list[str], now: datetime | None = None) -> Timeline:
-    now = now or timezone.now()
-    current = now.replace(second=0, microsecond=0)
+def last_hour(consumer_names: list[str]) -> Timeline:
+    current = timezone.now().replace(second=0, microsecond=0)
     minutes = [current - timedelta(minutes=MINUTES - 1 - i) for i in range(MINUTES)]
     rows = ProcessedEvent.objects.filter(processed_at__gte=minutes[0]).annotate(
         minute=TruncMinute("processed_at")
