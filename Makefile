@@ -7,7 +7,7 @@ export VAR_DIR ?= $(CURDIR)/var
 # Each process's Prometheus counters (GET /metrics); emptied when `make run` starts.
 export PROMETHEUS_MULTIPROC_DIR ?= $(VAR_DIR)/prometheus
 
-.PHONY: install run test lint format migrate relay worker bench bench-quick clean
+.PHONY: install browser run demo test lint format migrate relay worker bench bench-quick clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(BIN)/.installed: requirements.txt
 	touch $@
 
 install: $(BIN)/.installed
+
+## browser: Debian's Chromium, which the browser tests drive with Playwright (CHROMIUM_PATH overrides)
+browser:
+	@command -v chromium >/dev/null || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
@@ -31,6 +36,11 @@ run: migrate
 	@echo "mail:   $(VAR_DIR)/mail/"
 	FLOWER_BASIC_AUTH=$${FLOWER_BASIC_AUTH:-admin:$$(cat $(VAR_DIR)/demo-admin-password)} \
 		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start
+
+## demo: a scripted tour on the embedded defaults, in a fresh $(VAR_DIR)/demo; prints what it caused
+demo: install
+	@rm -rf $(VAR_DIR)/demo
+	VAR_DIR=$(VAR_DIR)/demo $(BIN)/python -m demo.tour
 
 ## test: lint, format check and the whole suite against PostgreSQL, RabbitMQ and Redis
 test: install lint

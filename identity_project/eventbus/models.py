@@ -62,6 +62,8 @@ class ProcessedEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["consumer", "event_id"], name="processed_event_unique")
         ]
+        # The pipeline's last-hour counts and charts, and retention, select by time.
+        indexes = [models.Index(fields=["processed_at"], name="processed_event_time_idx")]
 
     def __str__(self) -> str:
         return f"{self.consumer}: {self.event_id}"
