@@ -35,55 +35,52 @@ def measure_round(*, backlog: int, samples: int, smtp: SmtpServer) -> dict:
     from identity_project.eventbus.models import OutboxEvent
     from identity_project.eventbus.publisher import publish
 
-    harness.reset_tables()
+    harness.reset()
     User.objects.filter(email__endswith="@alerts.bench").delete()
     users = User.objects.bulk_create(
         [User(email=f"u{i}-{uuid.uuid4().hex[:6]}@alerts.bench") for i in range(samples + 1)]
     )
     routine_user, targets = users[0], users[1:]
-    try:
-        if backlog:
-            settings.EVENTBUS["FAST_PATH"] = False
-            for start in range(0, backlog, 500):
-                with transaction.atomic():
-                    for n in range(start, min(backlog, start + 500)):
-                        address = f"10.{n // 65536}.{n // 256 % 256}.{n % 256}"
-                        publish(
-                            UserLoggedIn(
-                                user_id=routine_user.id, session_id=uuid.uuid4(), ip_address=address,
-                                user_agent="bench", mfa_used=False, device_id=None,
-                            )
-                        )  # fmt: skip
-            settings.EVENTBUS["FAST_PATH"] = True
-            harness.wait_until(
-                lambda: not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists(),
-                timeout=300,
-                what="the backlog to be relayed",
-            )
-        queued_before = harness.queue_depth(routing.NOTIFICATION)
-        committed = {}
-        for user in targets:
-            moment: list[float] = []
+    if backlog:
+        settings.EVENTBUS["FAST_PATH"] = False
+        for start in range(0, backlog, 500):
             with transaction.atomic():
-                transaction.on_commit(lambda moment=moment: moment.append(time.time()))
-                publish(
-                    SuspiciousLoginDetected(
-                        user_id=user.id,
-                        ip_address="203.0.113.9",
-                        risk_level="high",
-                        risk_factors=["new_network"],
-                    )
+                for n in range(start, min(backlog, start + 500)):
+                    address = f"10.{n // 65536}.{n // 256 % 256}.{n % 256}"
+                    publish(
+                        UserLoggedIn(
+                            user_id=routine_user.id, session_id=uuid.uuid4(), ip_address=address,
+                            user_agent="bench", mfa_used=False, device_id=None,
+                        )
+                    )  # fmt: skip
+        settings.EVENTBUS["FAST_PATH"] = True
+        harness.wait_until(
+            lambda: not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists(),
+            timeout=300,
+            what="the backlog to be relayed",
+        )
+    queued_before = harness.queue_depth(routing.NOTIFICATION)
+    committed = {}
+    for user in targets:
+        moment: list[float] = []
+        with transaction.atomic():
+            transaction.on_commit(lambda moment=moment: moment.append(time.time()))
+            publish(
+                SuspiciousLoginDetected(
+                    user_id=user.id,
+                    ip_address="203.0.113.9",
+                    risk_level="high",
+                    risk_factors=["new_network"],
                 )
-            committed[user.email] = moment[0]
-            time.sleep(0.2)
-        queued_after = harness.queue_depth(routing.NOTIFICATION)
-        arrived = smtp.mailbox.arrived
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not all(e in arrived for e in committed):
-            time.sleep(0.05)
-        latencies = [(arrived[e] - t) * 1000 for e, t in committed.items() if e in arrived]
-    finally:
-        harness.purge_queues(*routing.QUEUE_NAMES)
+            )
+        committed[user.email] = moment[0]
+        time.sleep(0.2)
+    queued_after = harness.queue_depth(routing.NOTIFICATION)
+    arrived = smtp.mailbox.arrived
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not all(e in arrived for e in committed):
+        time.sleep(0.05)
+    latencies = [(arrived[e] - t) * 1000 for e, t in committed.items() if e in arrived]
     return {
         "backlog": backlog,
         "routine_messages_queued": [queued_before, queued_after],

@@ -170,14 +170,16 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, ever
 # --- the database and the broker ------------------------------------------------------------
 
 
-def reset_tables() -> None:
-    """Empty what a measure fills: the consumers' tables and the bus's (outbox, claims); the
-    notification rules, seeded by a migration, stay."""
+def reset() -> None:
+    """Empty what a measure fills: the queues, the consumers' tables and the bus's (outbox,
+    claims); the notification rules, seeded by a migration, stay."""
     from django.apps import apps
     from django.db import connection
 
+    from identity_project.eventbus import routing
     from notification.models import NotificationRule
 
+    purge_queues(*routing.QUEUE_NAMES, "bench.noop")
     tables = []
     for app in ("audit", "eventbus", "notification", "integration"):
         models = apps.get_app_config(app).get_models()
@@ -199,8 +201,9 @@ def purge_queues(*queues: str) -> None:
 
     with app.connection_for_write() as connection:
         for queue in queues:
-            with contextlib.suppress(Exception):  # a queue nobody declared yet holds nothing
-                connection.default_channel.queue_purge(queue)
+            # A channel each: purging a queue nobody declared yet closes its channel.
+            with contextlib.suppress(Exception), connection.channel() as channel:
+                channel.queue_purge(queue)
 
 
 def sample_event():

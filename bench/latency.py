@@ -5,7 +5,8 @@
 
 Laid out as production: a worker on each consumer queue (and on the urgent lane), the relay,
 the on-commit fast path. Each sample is a PasswordChanged of its own user (a mandatory mail, one
-webhook subscription for that type), committed one at a time; the commit moment is taken by an
+webhook subscription for that type), committed one at a time, far enough apart (gap_s) that idle
+samples never queue behind each other; the commit moment is taken by an
 on-commit callback registered before the event, so it runs first. The backlog is sign-ins of
 unknown users written into the outbox just before the samples: every consumer takes them,
 none mails or posts them.
@@ -24,8 +25,8 @@ from bench.harness import start_relay, start_worker
 from bench.receivers import SmtpServer, WebhookReceiver
 
 SIZES = {
-    "full": {"samples": 100, "backlog": 20000, "gap_s": 0.1, "warmup": 10},
-    "quick": {"samples": 20, "backlog": 2000, "gap_s": 0.05, "warmup": 3},
+    "full": {"samples": 100, "backlog": 20000, "gap_s": 0.3, "warmup": 10},
+    "quick": {"samples": 20, "backlog": 2000, "gap_s": 0.25, "warmup": 3},
     "smoke": {"samples": 3, "backlog": 100, "gap_s": 0.0, "warmup": 0},
 }
 OUTCOMES = ("audit", "notification", "webhook")
@@ -96,7 +97,7 @@ def measure(size: str, log_dir: Path) -> dict:
 
     sizes = SIZES[size]
     with SmtpServer() as smtp, WebhookReceiver() as hooks:
-        harness.reset_tables()
+        harness.reset()
         subscription_create(url=hooks.url, event_types=["identity.password.changed"])
         env = {"EMAIL_URL": smtp.url, "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}
         workers = [

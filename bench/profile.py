@@ -103,7 +103,7 @@ def analyse(raw: Path, events: int) -> dict:
 
 def measure(size: str, log_dir: Path) -> dict:
     events = SIZES[size]["events"]
-    harness.reset_tables()
+    harness.reset()
     worker = start_worker("audit", log_dir)
     relay = start_relay(log_dir)
     outputs = {"worker": log_dir / "profile-worker.txt", "relay": log_dir / "profile-relay.txt"}
@@ -124,7 +124,6 @@ def measure(size: str, log_dir: Path) -> dict:
             spy.wait(60)
         relay.stop()
         worker.stop()
-    harness.purge_queues("audit", "notification", "integration")
     return {
         "size": size,
         "events": events,

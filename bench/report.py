@@ -37,20 +37,22 @@ def _top(profile: dict, side: str, count: int = 3) -> str:
     return ", ".join(f"{r['function']} {r['share']:.0%}" for r in rows)
 
 
-def _pipeline_limit(results: dict) -> str:
-    """What bounds the drain, from the profile: the side that spends more per event, and its top costs."""
+def _pipeline_limit(results: dict, cores: int) -> str:
+    """What bounds the drain, from the profile: the CPU the relay and the worker spend per event on
+    a machine whose cores they share with PostgreSQL and RabbitMQ, and their top costs."""
     profile = results.get("profile")
     if not profile:
         return "no profile in this run"
     worker, relay = profile["worker"]["us_per_event"], profile["relay"]["us_per_event"]
-    bound = "relay" if relay >= worker else "worker"
+    ceiling = round(cores * 1e6 / (worker + relay)) if worker + relay else None
     return (
-        f"the {bound} (relay {relay} µs/event in one process, audit worker {worker} µs/event over its "
-        f"processes); top costs: {_top(profile, bound)}"
+        f"CPU: relay {relay} µs + audit worker {worker} µs per event on {cores} cores, at most "
+        f"~{ceiling}/s before PostgreSQL and RabbitMQ take their share; relay: {_top(profile, 'relay')}; "
+        f"worker: {_top(profile, 'worker')}"
     )
 
 
-def targets(results: dict) -> list[dict]:
+def targets(results: dict, cores: int) -> list[dict]:
     """Each target of issue #10 with what this run measured, as ratios within the run."""
     rows = []
 
@@ -72,7 +74,7 @@ def targets(results: dict) -> list[dict]:
     if pipeline:
         s = pipeline["summary"]
         noop = s["noop"]["median"]
-        limit = _pipeline_limit(results)
+        limit = _pipeline_limit(results, cores)
         add("audited events/s ÷ raw no-op rate", round(s["audit_drain"]["median"] / noop, 2), 5, limit=limit)
         for consumer in ("notification", "integration"):
             add(
@@ -455,7 +457,7 @@ def plots(report: dict, folder: Path) -> dict[str, str]:
 
 def write(report: dict) -> Path:
     """report-latest[-size].json and .md, and the plots; returns the markdown's path."""
-    report["targets"] = targets(report["results"])
+    report["targets"] = targets(report["results"], report["machine"]["cores"])
     report["plots"] = plots(report, RESULTS / "plots")
     suffix = _suffix(report["size"])
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -469,7 +471,8 @@ def summary(report: dict) -> str:
     """The README's block: the machine, the targets, and the headline numbers."""
     results = report["results"]
     lines = [
-        f"Latest full run ({report['when']}, `bench/results/report-latest.md`), on {_machine_line(report)}:",
+        f"Latest {report['size']} run ({report['when']}, "
+        f"`bench/results/report-latest{_suffix(report['size'])}.md`), on {_machine_line(report)}:",
         "",
         *_targets_table(report["targets"]),
     ]

@@ -137,7 +137,7 @@ def time_queries(http: httpx.Client, trail: Trail, sizes: dict) -> dict:
 
 def measure(size: str, log_dir: Path) -> dict:
     sizes = SIZES[size]
-    harness.reset_tables()
+    harness.reset()
     trail = Trail()
     web, url = harness.start_web(log_dir, name="web-search")
     try:
@@ -155,7 +155,7 @@ def measure(size: str, log_dir: Path) -> dict:
                 )
     finally:
         web.stop()
-    harness.reset_tables()
+    harness.reset()
     return {"size": size, "sizes": sizes, "levels": levels}
 
 

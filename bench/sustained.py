@@ -47,7 +47,7 @@ def record_login_flows(count: int) -> list[list[dict]]:
     from identity.models import User
     from identity_project.eventbus.models import OutboxEvent
 
-    harness.reset_tables()
+    harness.reset()
     settings.EVENTBUS["FAST_PATH"] = False
     flows = []
     try:
@@ -71,7 +71,7 @@ def record_login_flows(count: int) -> list[list[dict]]:
             )
     finally:
         settings.EVENTBUS["FAST_PATH"] = True
-    harness.reset_tables()
+    harness.reset()
     return flows
 
 
@@ -117,7 +117,7 @@ class Feeder(threading.Thread):
 def measure_source(source: str, sizes: dict, log_dir: Path) -> dict:
     """One source fed for the run's seconds, with the consumers' workers already running."""
     time.sleep(1.0)  # what the workers had prefetched of the source before is done with
-    harness.reset_tables()
+    harness.reset()
     if source == "single":
         make = harness.sample_envelopes
     else:
@@ -157,7 +157,6 @@ def measure_source(source: str, sizes: dict, log_dir: Path) -> dict:
             "per_second_max": max(counted, default=0),
             "timeline": per_second,
         }
-    harness.purge_queues(*CONSUMERS)
     return result
 
 
