@@ -7,7 +7,7 @@ export VAR_DIR ?= $(CURDIR)/var
 # Each process's Prometheus counters (GET /metrics); emptied when `make run` starts.
 export PROMETHEUS_MULTIPROC_DIR ?= $(VAR_DIR)/prometheus
 
-.PHONY: install browser run demo test lint format migrate relay worker bench bench-quick clean
+.PHONY: install browser run demo test lint format migrate relay worker bench bench-quick bench-logins bench-alerts clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,12 +57,15 @@ format: install
 clean:
 	rm -rf $(VAR_DIR) .pytest_cache .ruff_cache
 
-## bench: the pipeline benchmark on PostgreSQL, RabbitMQ and Redis (report in bench/results/)
+## bench: every benchmark part on PostgreSQL, RabbitMQ and Redis, one report (bench/results/report-latest.md),
+## plots, and the README's summary; about 25 minutes on a quiet 2-core machine
 bench: install
-	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.suite
+	$(BIN)/python -m bench.report --readme
 
+## bench-quick: the same parts with short durations (report-latest-quick.*; the README is left alone)
 bench-quick: install
-	$(BIN)/python -m bench.pipeline --quick
+	$(BIN)/python -m bench.suite --quick
 
 ## bench-logins: logins per second through the API against the bare password-hash rate
 bench-logins: install

@@ -5,33 +5,27 @@ two processes checking passwords, the login rate with gunicorn (2 sync workers) 
 POST /api/v1/auth/login from four client threads. Run with Django's default Argon2 and with
 Keycloak's published Argon2id cost (5 iterations, 7 MiB, parallelism 1).
 
-    python -m bench.logins [--seconds N]
+    python -m bench.logins [--quick | --smoke]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
-from bench.harness import RESULTS, ROOT, Process, create_services, drop_services
+from bench import harness
+from bench.harness import ROOT
 
 PASSWORD = "Bench-Password-1234"
 HASHERS = ("django", "keycloak")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+SIZES = {"full": {"seconds": 20.0}, "quick": {"seconds": 4.0}, "smoke": {"seconds": 1.0}}
 
 
 def _check_passwords(hasher: str, seconds: float) -> None:
@@ -87,26 +81,9 @@ def _hashers_setting(hasher: str) -> list[str]:
     return ["django.contrib.auth.hashers.Argon2PasswordHasher"]
 
 
-def login_rate(hasher: str, seconds: float, log_dir, *, clients: int = 4) -> dict:
+def login_rate(hasher: str, seconds: float, log_dir: Path, *, clients: int = 4) -> dict:
     emails = _create_users(hasher, 40)
-    port = _free_port()
-    os.environ["BENCH_HASHER"] = hasher
-    web = Process(
-        [sys.executable, "-m", "gunicorn", "identity_project.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--log-level", "warning"],
-        f"web-{hasher}",
-        log_dir,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.2)
+    web, url = harness.start_web(log_dir, name=f"web-{hasher}", env={"BENCH_HASHER": hasher})
     results = {"ok": 0, "failed": 0}
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
@@ -133,61 +110,31 @@ def login_rate(hasher: str, seconds: float, log_dir, *, clients: int = 4) -> dic
     return {"logins": results["ok"], "failed": results["failed"], "rate": round(results["ok"] / elapsed, 2)}
 
 
+def measure(size: str, log_dir: Path) -> dict:
+    seconds = SIZES[size]["seconds"]
+    cores = os.cpu_count() or 1
+    measured = {}
+    for hasher in HASHERS:
+        hashes = hash_rate(hasher, seconds)
+        login = login_rate(hasher, seconds, log_dir)
+        measured[hasher] = {
+            "hash_rate": hashes,
+            "login": login,
+            "ratio": round(login["rate"] / hashes, 2) if hashes else None,
+            "per_core": round(login["rate"] / cores, 1),
+        }
+    return {"size": size, "seconds": seconds, "cores": cores, "hashers": measured}
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser = harness.size_arguments(__doc__)
+    parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--check-passwords", metavar="HASHER", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.check_passwords:
         _check_passwords(args.check_passwords, args.seconds)
         return
-    create_services()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    log_dir = RESULTS / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    measured = {}
-    try:
-        for hasher in HASHERS:
-            measured[hasher] = {
-                "hash_rate": hash_rate(hasher, args.seconds),
-                "login": login_rate(hasher, args.seconds, log_dir),
-            }
-    finally:
-        drop_services()
-    report(measured)
-
-
-def report(measured: dict) -> None:
-    cores = os.cpu_count() or 1
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    lines = [
-        f"# Login benchmark {stamp}",
-        "",
-        f"{cores} cores; gunicorn 2 sync workers, 4 client threads on this machine; PostgreSQL, RabbitMQ.",
-        "",
-        "| hasher | password checks/s (machine) | logins/s via API | ratio | logins/s per core |",
-        "|---|---|---|---|---|",
-    ]
-    for hasher, m in measured.items():
-        ratio = round(m["login"]["rate"] / m["hash_rate"], 2)
-        m["ratio"] = ratio
-        per_core = round(m["login"]["rate"] / cores, 1)
-        m["per_core"] = per_core
-        lines.append(f"| {hasher} | {m['hash_rate']} | {m['login']['rate']} | {ratio} | {per_core} |")
-    text = "\n".join(lines) + "\n"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"logins-{stamp}.json").write_text(
-        json.dumps({"when": stamp, "cores": cores, **measured}, indent=2)
-    )
-    (RESULTS / "logins-latest.md").write_text(text)
-    sys.stdout.write(text)
+    harness.run_alone("logins", measure, args.size)
 
 
 if __name__ == "__main__":

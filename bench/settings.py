@@ -7,11 +7,13 @@ os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/ident
 os.environ.setdefault("CELERY_BROKER_URL", f"amqp://guest:guest@127.0.0.1:5672/identity_{BENCH_ID}")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("DEBUG", "false")
-os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key")
+os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-not-for-production")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # The benchmark measures sign-in cost, not the throttles that protect it.
 os.environ.setdefault("THROTTLE_AUTH_IP", "1000000/min")
 os.environ.setdefault("THROTTLE_AUTH_ACCOUNT", "1000000/min")
+# The webhook receiver the latency benchmark posts to listens on loopback.
+os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
 
 from identity_project.eventbus import routing  # noqa: E402
 from identity_project.settings import *  # noqa: E402, F403

@@ -1,0 +1,530 @@
+"""The benchmark's report: the targets as ratios of the same run, a markdown section per part, the
+plots (matplotlib), and the summary table in the README between its markers.
+
+    python -m bench.report [--quick] [--readme]   re-render report-latest[-quick] from its JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from bench.harness import RESULTS, ROOT
+
+README = ROOT / "README.md"
+README_START, README_END = "<!-- bench:summary:start -->", "<!-- bench:summary:end -->"
+PARTS = ("pipeline", "sustained", "latency", "alerts", "logins", "search", "profile")
+
+
+def _suffix(size: str) -> str:
+    return "" if size == "full" else f"-{size}"
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if cell is None else str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+# --- targets --------------------------------------------------------------------------------
+
+
+def _top(profile: dict, side: str, count: int = 3) -> str:
+    rows = profile[side]["self"][:count]
+    return ", ".join(f"{r['function']} {r['share']:.0%}" for r in rows)
+
+
+def _pipeline_limit(results: dict, cores: int) -> str:
+    """What bounds the drain, from the profile: the CPU the relay and the worker spend per event on
+    a machine whose cores they share with PostgreSQL and RabbitMQ, and their top costs."""
+    profile = results.get("profile")
+    if not profile:
+        return "no profile in this run"
+    worker, relay = profile["worker"]["us_per_event"], profile["relay"]["us_per_event"]
+    ceiling = round(cores * 1e6 / (worker + relay)) if worker + relay else None
+    return (
+        f"CPU: relay {relay} µs + audit worker {worker} µs per event on {cores} cores, at most "
+        f"~{ceiling}/s before PostgreSQL and RabbitMQ take their share; relay: {_top(profile, 'relay')}; "
+        f"worker: {_top(profile, 'worker')}"
+    )
+
+
+def targets(results: dict, cores: int) -> list[dict]:
+    """Each target of issue #10 with what this run measured, as ratios within the run."""
+    rows = []
+
+    def add(
+        name: str, measured: float | None, target: float, *, at_most: bool = False, unit: str = "x", limit=""
+    ):
+        if measured is None:
+            return
+        met = measured <= target if at_most else measured >= target
+        gap = (measured - target) / target
+        by = "" if met else f"{abs(gap):.0%} {'over' if at_most else 'short'}"
+        goal = f"{'≤' if at_most else '≥'} {target}{unit}"
+        rows.append(
+            {"target": name, "goal": goal, "measured": f"{measured}{unit}", "met": met, "by": by,
+             "limit": "" if met else limit}
+        )  # fmt: skip
+
+    pipeline = results.get("pipeline")
+    if pipeline:
+        s = pipeline["summary"]
+        noop = s["noop"]["median"]
+        limit = _pipeline_limit(results, cores)
+        add("audited events/s ÷ raw no-op rate", round(s["audit_drain"]["median"] / noop, 2), 5, limit=limit)
+        for consumer in ("notification", "integration"):
+            add(
+                f"{consumer} events/s ÷ raw no-op rate",
+                round(s[f"{consumer}_drain"]["median"] / noop, 2),
+                0.5,
+                limit=f"per-event work (claim, rules, rows) in the {consumer} worker; see the profile",
+            )
+    logins = results.get("logins")
+    if logins:
+        django, keycloak = logins["hashers"]["django"], logins["hashers"]["keycloak"]
+        add(
+            "logins/s ÷ password checks/s (Django's Argon2)",
+            django["ratio"],
+            0.7,
+            limit="the rest of a login (DRF, session and tokens, risk queries, its events) on the same cores",
+        )
+        add(
+            "logins/s per core at Keycloak's Argon2 cost",
+            keycloak["per_core"],
+            30,
+            unit="/s",
+            limit=f"the hash is cheap there ({keycloak['hash_rate']} checks/s): the rest of a login "
+            "(DRF, session and tokens, risk queries, its events, four client threads) bounds it",
+        )
+    alerts = results.get("alerts")
+    if alerts and alerts.get("ratio") is not None:
+        add(
+            f"urgent-alert p99 behind {alerts['behind']['backlog']} events ÷ idle p99",
+            alerts["ratio"],
+            3,
+            at_most=True,
+            limit="the urgent lane shares the two cores with the routine worker draining the backlog",
+        )
+    return rows
+
+
+# --- sections -------------------------------------------------------------------------------
+
+
+def _pipeline(r: dict) -> list[str]:
+    s = r["summary"]
+    noop = s["noop"]["median"]
+    names = {
+        "noop": "raw Celery no-op tasks",
+        "raw_insert": "PostgreSQL COPY, 1,000 rows per transaction",
+        "raw_single_insert": "PostgreSQL single-row INSERT+COMMIT",
+        "audit_drain": "outbox → audit (relay + audit worker)",
+        "notification_drain": "outbox → notification",
+        "integration_drain": "outbox → integration",
+        "audit_live": "publish() one event per transaction → audit",
+    }
+    rows = [
+        [
+            label,
+            s[name]["median"],
+            s[name]["min"],
+            s[name]["max"],
+            s[name]["spread"],
+            round(s[name]["median"] / noop, 2),
+        ]
+        for name, label in names.items()
+    ]
+    lines = [
+        f"Medians of {r['sizes']['repeats']} runs after a warm-up; drains of {r['sizes']['drain']} events.",
+        "",
+    ]
+    lines += _table(["measure", "events/s (median)", "min", "max", "spread", "÷ no-op"], rows)
+    live = s["audit_live"]["runs"][0]
+    lines += [
+        "",
+        f"`audit_live` is one producer committing one event per transaction (producer at "
+        f"{live['producer_rate']}/s): it measures that producer and the fast path's confirmed publishes "
+        "per commit, not the pipeline.",
+    ]
+    if r["scale"] and any(r["scale"].values()):
+        processes = sorted({int(n) for by in r["scale"].values() for n in by})
+        rows = [
+            [name, *(by[str(n)]["rate"] if str(n) in by else "" for n in processes)]
+            for name, by in r["scale"].items()
+        ]
+        lines += [
+            "",
+            f"Scale: drain rate (events/s) by worker processes, {r['sizes']['scale']} events each:",
+            "",
+        ]
+        lines += _table(["consumer", *(f"{n} process{'es' if n > 1 else ''}" for n in processes)], rows)
+    return lines
+
+
+def _sustained(r: dict) -> list[str]:
+    lines = [
+        f"All three consumers at once (a worker each, -c 2, one relay), the outbox kept stocked, "
+        f"{r['sizes']['seconds']} s counted after {r['sizes']['warmup_s']} s of warm-up.",
+        "",
+    ]
+    rows = []
+    for source, measured in r["sources"].items():
+        for consumer, c in measured["consumers"].items():
+            rows.append(
+                [
+                    source,
+                    consumer,
+                    c["rate"],
+                    c["per_second_median"],
+                    c["per_second_min"],
+                    c["per_second_max"],
+                    c["seconds"],
+                ]
+            )
+    lines += _table(
+        ["source", "consumer", "events/s", "median second", "min second", "max second", "seconds"], rows
+    )
+    flow = r["sources"].get("login_flows", {}).get("flow")
+    if flow:
+        lines += ["", f"One recorded login flow: {', '.join(flow)}."]
+    return lines
+
+
+def _latency_rows(r: dict) -> list[list]:
+    rows = []
+    for state in ("idle", "behind"):
+        measured = r[state]
+        label = "idle" if state == "idle" else f"behind {measured['backlog']} events"
+        for outcome in ("audit", "notification", "webhook"):
+            d = measured[outcome]
+            rows.append(
+                [
+                    outcome,
+                    label,
+                    f"{d['count']}/{measured['samples']}",
+                    d.get("p50_ms"),
+                    d.get("p95_ms"),
+                    d.get("p99_ms"),
+                ]
+            )
+    return rows
+
+
+def _latency(r: dict) -> list[str]:
+    lines = [
+        "Commit of a PasswordChanged to its audit entry, its mail at a loopback SMTP server and its "
+        "signed webhook at a loopback receiver; a worker per queue, the relay, the fast path.",
+        "",
+    ]
+    return lines + _table(["commit →", "state", "arrived", "p50 ms", "p95 ms", "p99 ms"], _latency_rows(r))
+
+
+def _alerts(r: dict) -> list[str]:
+    rows = [
+        [label, f"{m['delivered']}/{m['samples']}", m.get("p50_ms"), m.get("p95_ms"), m.get("p99_ms")]
+        for label, m in (
+            ("idle", r["idle"]),
+            (f"behind {r['behind']['backlog']} routine events", r["behind"]),
+        )
+    ]
+    lines = ["Suspicious login → mail; one worker on notification, one on notification.urgent, a relay.", ""]
+    lines += _table(["state", "delivered", "p50 ms", "p95 ms", "p99 ms"], rows)
+    queued = r["behind"]["routine_messages_queued"]
+    lines += [
+        "",
+        f"p99 behind ÷ idle p99: {r['ratio']} (target ≤ 3). Routine messages (50 events each) queued "
+        f"when the first urgent event was committed and after the last: {queued[0]}, {queued[1]}.",
+    ]
+    return lines
+
+
+def _logins(r: dict) -> list[str]:
+    rows = [
+        [hasher, m["hash_rate"], m["login"]["rate"], m["ratio"], m["per_core"], m["login"]["failed"]]
+        for hasher, m in r["hashers"].items()
+    ]
+    lines = [
+        f"{r['seconds']:.0f} s each; gunicorn 2 sync workers, 4 client threads, on the same "
+        f"{r['cores']} cores; password checks with one process per core.",
+        "",
+    ]
+    return lines + _table(
+        ["hasher", "password checks/s", "logins/s via API", "ratio", "logins/s per core", "failed"], rows
+    )
+
+
+def _search(r: dict) -> list[str]:
+    names = list(r["levels"][0]["queries"])
+    rows = [
+        [
+            f"{level['entries']:,}",
+            level["fill_seconds"],
+            *(f"{level['queries'][n]['p50_ms']} / {level['queries'][n]['p95_ms']}" for n in names),
+        ]
+        for level in r["levels"]
+    ]
+    lines = [
+        f"GET /api/v1/audit/events through gunicorn, p50 / p95 ms of {r['sizes']['repeats']} requests after "
+        f"{r['sizes']['warmup']} warm-up ones (50 entries a page); the trail filled with COPY.",
+        "",
+    ]
+    return lines + _table(["entries", "fill s", *names], rows)
+
+
+def _profile_table(side: dict) -> list[str]:
+    rows = [[row["function"], f"{row['share']:.1%}", row["us_per_event"]] for row in side["self"]]
+    lines = _table(["function (self time)", "share", "µs per event"], rows)
+    rows = [
+        [row["function"], f"{row['share']:.1%}", row["us_per_event"]] for row in side["project_inclusive"]
+    ]
+    lines += ["", *_table(["project function (inclusive)", "share", "µs per event"], rows)]
+    rows = [[row["function"], f"{row['share']:.1%}", row["us_per_event"]] for row in side["packages"]]
+    return [*lines, "", *_table(["package (self time)", "share", "µs per event"], rows)]
+
+
+def _profile(r: dict) -> list[str]:
+    lines = [
+        f"py-spy at {r['rate_hz']} Hz on the audit worker (parent and prefork children) and the relay while "
+        f"audit drained {r['events']} events ({r['rate_while_profiled']}/s while sampled). Time is sampled "
+        "time of busy threads, per audited event.",
+        "",
+    ]
+    for side in ("relay", "worker"):
+        lines += [
+            f"**{side}**: {r[side]['us_per_event']} µs per event in all",
+            "",
+            *_profile_table(r[side]),
+            "",
+        ]
+    return lines
+
+
+SECTIONS = {
+    "pipeline": ("Baselines and drains", _pipeline),
+    "sustained": ("Sustained throughput", _sustained),
+    "latency": ("Latency, commit to each consumer", _latency),
+    "alerts": ("Urgent alerts", _alerts),
+    "logins": ("Logins", _logins),
+    "search": ("Audit search as the trail grows", _search),
+    "profile": ("Profile of the hot path", _profile),
+}
+
+
+def section(name: str, result: dict) -> str:
+    title, render = SECTIONS[name]
+    return "\n".join([f"## {title}", "", *render(result), ""])
+
+
+def _targets_table(rows: list[dict]) -> list[str]:
+    return _table(
+        ["target", "goal", "measured", "met", "by", "what limits it"],
+        [
+            [r["target"], r["goal"], r["measured"], "met" if r["met"] else "missed", r["by"], r["limit"]]
+            for r in rows
+        ],
+    )
+
+
+def _machine_line(report: dict) -> str:
+    m = report["machine"]
+    return (
+        f"{m['host']}: {m['cores']} cores, {m['memory_gib']} GiB, {m['platform']}, Python {m['python']}; "
+        "PostgreSQL, RabbitMQ (quorum queues), Redis on the same machine"
+    )
+
+
+def markdown(report: dict) -> str:
+    results = report["results"]
+    lines = [
+        f"# Benchmark report {report['when']} ({report['size']})",
+        "",
+        f"Machine: {_machine_line(report)}. Workers: prefork, prefetch multiplier 4, acks_late. "
+        f"The machine has {report['machine']['cores']} cores: worker processes beyond that, the relay, "
+        "the databases and the load all share them, so the scale rows show contention, not spare capacity.",
+        f"Parts took: {', '.join(f'{k} {v:.0f} s' for k, v in report['seconds'].items())}.",
+        "",
+        "## Targets (ratios within this run)",
+        "",
+        *_targets_table(report["targets"]),
+        "",
+    ]
+    lines += [section(name, results[name]) for name in PARTS if name in results]
+    if report.get("plots"):
+        lines += ["## Plots", "", *(f"![{name}]({path})" for name, path in report["plots"].items()), ""]
+    return "\n".join(lines)
+
+
+# --- plots ----------------------------------------------------------------------------------
+
+
+def plots(report: dict, folder: Path) -> dict[str, str]:
+    """PNG files for the parts this report holds; returns name -> path relative to the results."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = _suffix(report["size"])
+    results, drawn = report["results"], {}
+
+    def save(figure, name: str) -> None:
+        path = folder / f"{name}{suffix}.png"
+        figure.tight_layout()
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+        drawn[name] = str(path.relative_to(RESULTS))
+
+    if "sustained" in results:
+        sources = results["sustained"]["sources"]
+        figure, axes = plt.subplots(1, len(sources), figsize=(6 * len(sources), 4), squeeze=False)
+        for axis, (source, measured) in zip(axes[0], sources.items(), strict=True):
+            for consumer, c in measured["consumers"].items():
+                axis.plot(range(len(c["timeline"])), c["timeline"], label=consumer)
+            axis.set(title=f"sustained, {source}", xlabel="second", ylabel="events handled per second")
+            axis.legend()
+        save(figure, "throughput")
+    if "latency" in results or "alerts" in results:
+        figure, axis = plt.subplots(figsize=(8, 5))
+        series = []
+        if "latency" in results:
+            for state in ("idle", "behind"):
+                for outcome in ("audit", "notification", "webhook"):
+                    series.append(
+                        (f"{outcome} {state}", results["latency"][state][outcome].get("samples_ms", []))
+                    )
+        if "alerts" in results:
+            for state in ("idle", "behind"):
+                series.append((f"urgent alert {state}", results["alerts"][state].get("samples_ms", [])))
+        for label, samples in series:
+            if samples:
+                ordered = sorted(samples)
+                axis.plot(ordered, [(i + 1) / len(ordered) for i in range(len(ordered))], label=label)
+        axis.set(
+            xscale="log",
+            xlabel="ms from commit (log)",
+            ylabel="share of samples",
+            title="latency distributions",
+        )
+        axis.legend(fontsize=8)
+        save(figure, "latency")
+    if "pipeline" in results or "search" in results:
+        figure, axes = plt.subplots(1, 2, figsize=(12, 4))
+        if "pipeline" in results:
+            for name, by in results["pipeline"]["scale"].items():
+                if by:
+                    processes = sorted(by, key=int)
+                    axes[0].plot(
+                        [int(n) for n in processes],
+                        [by[n]["rate"] for n in processes],
+                        marker="o",
+                        label=name,
+                    )
+            axes[0].set(
+                xlabel="worker processes",
+                ylabel="events/s",
+                title="drain rate by worker processes",
+                xticks=[1, 2, 4],
+            )
+            axes[0].legend()
+        if "search" in results:
+            levels = results["search"]["levels"]
+            for query in levels[0]["queries"]:
+                axes[1].plot(
+                    [lv["entries"] for lv in levels],
+                    [lv["queries"][query]["p50_ms"] for lv in levels],
+                    marker="o",
+                    label=query,
+                )
+            axes[1].set(
+                xscale="log",
+                yscale="log",
+                xlabel="audit entries",
+                ylabel="p50 ms",
+                title="audit search latency",
+            )
+            axes[1].legend()
+        save(figure, "scaling")
+    return drawn
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def write(report: dict) -> Path:
+    """report-latest[-size].json and .md, and the plots; returns the markdown's path."""
+    report["targets"] = targets(report["results"], report["machine"]["cores"])
+    report["plots"] = plots(report, RESULTS / "plots")
+    suffix = _suffix(report["size"])
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"report-latest{suffix}.json").write_text(json.dumps(report, indent=2, default=str))
+    path = RESULTS / f"report-latest{suffix}.md"
+    path.write_text(markdown(report))
+    return path
+
+
+def summary(report: dict) -> str:
+    """The README's block: the machine, the targets, and the headline numbers."""
+    results = report["results"]
+    lines = [
+        f"Latest {report['size']} run ({report['when']}, "
+        f"`bench/results/report-latest{_suffix(report['size'])}.md`), on {_machine_line(report)}:",
+        "",
+        *_targets_table(report["targets"]),
+    ]
+    if "pipeline" in results:
+        s = results["pipeline"]["summary"]
+        lines += [
+            "",
+            *_table(
+                ["events/s", "no-op", "COPY rows", "audit", "notification", "integration"],
+                [[
+                    "median",
+                    s["noop"]["median"],
+                    s["raw_insert"]["median"],
+                    s["audit_drain"]["median"],
+                    s["notification_drain"]["median"],
+                    s["integration_drain"]["median"],
+                ]],
+            ),
+        ]  # fmt: skip
+    if "latency" in results:
+        lines += [
+            "",
+            *_table(
+                ["commit →", "state", "arrived", "p50 ms", "p95 ms", "p99 ms"],
+                _latency_rows(results["latency"]),
+            ),
+        ]
+    return "\n".join(lines)
+
+
+def update_readme(report: dict) -> None:
+    text = README.read_text()
+    block = f"{README_START}\n{summary(report)}\n{README_END}"
+    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no {README_START} ... {README_END} block")
+    README.write_text(pattern.sub(lambda _: block, text))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="the quick run's report")
+    parser.add_argument("--readme", action="store_true", help="also update the README's summary block")
+    args = parser.parse_args()
+    size = "quick" if args.quick else "full"
+    report = json.loads((RESULTS / f"report-latest{_suffix(size)}.json").read_text())
+    sys.stdout.write(f"{write(report)}\n")
+    if args.readme:
+        update_readme(report)
+
+
+if __name__ == "__main__":
+    main()
