@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -30,6 +31,23 @@ class AttemptResult:
         return self.error or f"HTTP {self.status_code}"
 
 
+_clients: dict[int, httpx.Client] = {}
+
+
+def _client() -> httpx.Client:
+    """One client per process, made on first use: building one loads the CA bundle (tens of
+    milliseconds, more than a delivery to a nearby receiver), and its pool keeps connections to
+    subscribers alive between deliveries. Keyed by process id, so a forked worker never shares
+    its parent's sockets. Redirects are never followed (a redirect could lead to a target the
+    check refused); proxies from the environment are not used, the target check must see the
+    real target."""
+    pid = os.getpid()
+    if pid not in _clients:
+        _clients.clear()
+        _clients[pid] = httpx.Client(follow_redirects=False, trust_env=False)
+    return _clients[pid]
+
+
 def post_signed(*, subscription: WebhookSubscription, webhook_id: str, body: bytes) -> AttemptResult:
     """POST `body` to the subscription's URL, signed with its secrets in use; never raises for
     what the network or the receiver does, it answers with what happened."""
@@ -46,12 +64,9 @@ def post_signed(*, subscription: WebhookSubscription, webhook_id: str, body: byt
 
     try:
         target_check(subscription.url)
-        # Redirects are never followed (a redirect could lead to a target the check refused);
-        # proxies from the environment are not used, the target check must see the real target.
-        with (
-            httpx.Client(timeout=settings.WEBHOOK_TIMEOUT, follow_redirects=False, trust_env=False) as client,
-            client.stream("POST", subscription.url, content=body, headers=headers) as response,
-        ):
+        with _client().stream(
+            "POST", subscription.url, content=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT
+        ) as response:
             answer = b""
             for chunk in response.iter_bytes():
                 answer += chunk
