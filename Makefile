@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: install run test lint format migrate relay worker bench bench-quick clean
+.PHONY: install run test lint security format migrate relay worker bench bench-quick clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,21 @@ run: migrate
 	FLOWER_BASIC_AUTH=$${FLOWER_BASIC_AUTH:-admin:$$(cat $(VAR_DIR)/demo-admin-password)} \
 		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start
 
-## test: lint, format check and the whole suite against PostgreSQL, RabbitMQ and Redis
-test: install lint
+## test: lint, format check, the static security checks and the whole suite against PostgreSQL,
+## RabbitMQ and Redis
+test: install lint security
 	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## security: known vulnerabilities of the pinned requirements (pip-audit, through PyPI's own
+## advisory data: the one vulnerability service CI reaches) and bandit on the project's code
+## (its configuration in pyproject.toml; every `# nosec` says why beside it)
+security: install
+	$(BIN)/pip-audit --requirement requirements.txt --vulnerability-service pypi --progress-spinner off
+	$(BIN)/bandit --configfile pyproject.toml --recursive . --quiet
 
 format: install
 	$(BIN)/ruff format .

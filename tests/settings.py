@@ -16,6 +16,8 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/identi
 os.environ.setdefault("CELERY_BROKER_URL", f"amqp://guest:guest@{RABBITMQ_HOST}/{RABBITMQ_VHOST}")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("DEBUG", "false")
+# Test clients and servers speak plain HTTP on loopback: no redirect to HTTPS.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + RUN_ID)
 os.environ.setdefault("EVENTBUS_BACKOFF_FACTOR", "1.0")
 os.environ.setdefault("EVENTBUS_RELAY_GRACE", "0.5")
