@@ -166,3 +166,16 @@ def test_unknown_email_and_wrong_password_take_comparable_time(alice, settings):
     unknown, known = fastest_seconds("nobody@example.com"), fastest_seconds(alice.email)
 
     assert 0.5 < unknown / known < 2.0, (unknown, known)
+
+
+@pytest.mark.parametrize("uid", ["e30a", "bm90LWEtdXVpZA", "", "!!!"])
+def test_a_mangled_reset_link_is_refused_not_a_server_error(uid):
+    # "e30a" and "bm90LWEtdXVpZA" decode to text that is no UUID (found by the fuzzer: it was a 500)
+    response = api().post(
+        "/api/v1/auth/password/reset/confirm",
+        {"token": f"{uid}.whatever", "new_password": "Brand-New-Secret-42"},
+        format="json",
+    )
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_invalid"
