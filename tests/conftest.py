@@ -53,7 +53,7 @@ def rabbitmq_vhost():
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
 
 
-def _delete_this_runs_keys(client: redis.Redis) -> None:
+def forget_this_runs_cache_keys(client: redis.Redis) -> None:
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
     for key in client.scan_iter(match=f"{prefix}:*", count=1000):
         client.delete(key)
@@ -68,13 +68,13 @@ def redis_database():
     except redis.ConnectionError:
         _unavailable(f"Redis at {settings.REDIS_URL}")
     yield client
-    _delete_this_runs_keys(client)
+    forget_this_runs_cache_keys(client)
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache(redis_database):
     """Throttle counters and lockout counts of one test must not spill into the next."""
-    _delete_this_runs_keys(redis_database)
+    forget_this_runs_cache_keys(redis_database)
 
 
 @pytest.fixture
