@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import uuid
@@ -35,6 +36,20 @@ def _reachable(host: str, port: int) -> bool:
 
 def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `last` (the secrets scan) read what every other test produced: they run last."""
+    last = [item for item in items if item.get_closest_marker("last")]
+    items[:] = [item for item in items if not item.get_closest_marker("last")] + last
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_records(request):
+    """What the run produced (tests/recording) is removed at the end, unless a test failed."""
+    yield settings.TEST_RECORD_DIR
+    if not request.session.testsfailed:
+        shutil.rmtree(settings.TEST_RECORD_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,7 +6,9 @@ is put in the environment, so worker and relay processes started by the tests sh
 """
 
 import os
+import tempfile
 import uuid
+from pathlib import Path
 
 RUN_ID = os.environ.setdefault("TEST_RUN_ID", uuid.uuid4().hex[:10])
 RABBITMQ_HOST = os.environ.get("TEST_RABBITMQ_HOST", "127.0.0.1:5672")
@@ -34,7 +36,7 @@ from identity_project.settings import (  # noqa: E402
     LOGGING,
 )
 
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.probe"]
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.probe", "tests.recording"]
 DATABASES["default"]["TEST"] = {"NAME": f"test_identity_{RUN_ID}"}
 # Runs share a Redis database: each keeps to its own keys (and removes only those).
 CACHES["default"]["KEY_PREFIX"] = f"test-{RUN_ID}"
@@ -44,3 +46,15 @@ CELERY_TASK_QUEUES = routing.task_queues(
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # aiosmtpd's debug chatter from its threads outlives pytest's captured streams.
 LOGGING["loggers"]["mail.log"] = {"level": "WARNING"}
+
+# What the run produced, for the secrets scan (tests/recording/records.py): every process of the
+# run writes its log records here too, in production's JSON format.
+TEST_RECORD_DIR = Path(tempfile.gettempdir()) / f"identity-test-records-{RUN_ID}"
+(TEST_RECORD_DIR / "logs").mkdir(parents=True, exist_ok=True)
+LOGGING["handlers"]["record"] = {
+    "class": "logging.FileHandler",
+    "filename": str(TEST_RECORD_DIR / "logs" / f"{os.getpid()}.jsonl"),
+    "formatter": "json",
+    "delay": True,
+}
+LOGGING["root"]["handlers"] = [*LOGGING["root"]["handlers"], "record"]
