@@ -38,8 +38,10 @@ def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked `last` (the secrets scan) read what every other test produced: they run last."""
+    """Tests marked `last` (the secrets scan) read what every other test produced: they run last,
+    after pytest-django has put the tests needing a real transaction at the end."""
     last = [item for item in items if item.get_closest_marker("last")]
     items[:] = [item for item in items if not item.get_closest_marker("last")] + last
 
