@@ -134,3 +134,15 @@ def test_fuzzed_requests_get_sound_answers_anonymous_and_signed_in(case, adminis
 
     assert_sound(anonymous)
     assert_sound(signed_in)
+
+
+@schema.include(path_regex=r"^/api/v1/auth/").parametrize()
+@settings(FUZZ, phases=[Phase.explicit])
+def test_the_sign_in_endpoints_answer_soundly_to_schemathesis_edge_cases(
+    case, db, same_connection_for_every_request, unthrottled
+):
+    # the open door: schemathesis' boundary values and malformed bodies (its explicit examples,
+    # about 40 per operation; too slow to run for every operation, found the reset-link 500)
+    unthrottled()
+
+    assert_sound(case.call())
