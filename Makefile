@@ -7,7 +7,7 @@ export VAR_DIR ?= $(CURDIR)/var
 # Each process's Prometheus counters (GET /metrics); emptied when `make run` starts.
 export PROMETHEUS_MULTIPROC_DIR ?= $(VAR_DIR)/prometheus
 
-.PHONY: install browser run demo test lint format migrate relay worker bench bench-quick bench-logins bench-alerts clean
+.PHONY: install browser run demo test lint security format migrate relay worker bench bench-quick bench-logins bench-alerts clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,13 +42,21 @@ demo: install
 	@rm -rf $(VAR_DIR)/demo
 	VAR_DIR=$(VAR_DIR)/demo $(BIN)/python -m demo.tour
 
-## test: lint, format check and the whole suite against PostgreSQL, RabbitMQ and Redis
-test: install lint
+## test: lint, format check, the static security checks and the whole suite against PostgreSQL,
+## RabbitMQ and Redis
+test: install lint security
 	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## security: known vulnerabilities of the pinned requirements (pip-audit, through PyPI's own
+## advisory data: the one vulnerability service CI reaches) and bandit on the project's code
+## (its configuration in pyproject.toml; every `# nosec` says why beside it)
+security: install
+	$(BIN)/pip-audit --requirement requirements.txt --vulnerability-service pypi --progress-spinner off
+	$(BIN)/bandit --configfile pyproject.toml --recursive . --quiet
 
 format: install
 	$(BIN)/ruff format .

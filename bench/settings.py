@@ -7,6 +7,8 @@ os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/ident
 os.environ.setdefault("CELERY_BROKER_URL", f"amqp://guest:guest@127.0.0.1:5672/identity_{BENCH_ID}")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("DEBUG", "false")
+# The benchmark's clients speak plain HTTP on loopback: no redirect to HTTPS.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-not-for-production")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # The benchmark measures sign-in cost, not the throttles that protect it.

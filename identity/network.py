@@ -24,7 +24,8 @@ def _is_trusted(address: str) -> bool:
 def client_ip(request) -> str:
     """Walk X-Forwarded-For from the right while the hop is a trusted proxy; the first untrusted
     hop is the client. Without trusted proxies the header is ignored: any client can write it."""
-    address = request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104 - a placeholder, not a bind
+    # "0.0.0.0" is a placeholder for a missing address, not an address to bind to.
+    address = request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104 # nosec B104
     if not _is_trusted(address):
         return address
     forwarded = [

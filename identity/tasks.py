@@ -7,8 +7,25 @@ from django_otp.plugins.otp_email.models import EmailDevice
 
 from identity import reset_tokens
 from identity.models import User
-from identity.services import compliance, grants, ip_rules, lockout, roles, sessions
+from identity.services import compliance, grants, ip_rules, lockout, passwords, roles, sessions
+from identity_project.eventbus.context import ANONYMOUS, event_context
 from identity_project.eventbus.errors import TransientError
+
+
+@shared_task(
+    name="identity.password_reset_request",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(TransientError, OSError),
+    retry_backoff=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def password_reset_request(email: str, ip_address: str, correlation_id: str) -> None:
+    """A reset asked for through the API, looked up here (passwords.password_reset_ask says why);
+    its event keeps the request's correlation id."""
+    with event_context(correlation_id=correlation_id, actor=ANONYMOUS):
+        passwords.password_reset_request(email=email, ip_address=ip_address)
 
 
 @shared_task(

@@ -7,7 +7,8 @@ import hashlib
 import hmac
 import secrets
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks prefix, not a secret
+# The Standard Webhooks prefix of a secret, not a secret.
+SECRET_PREFIX = "whsec_"  # noqa: S105 # nosec B105
 
 
 def secret_generate() -> str:

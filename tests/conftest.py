@@ -38,6 +38,22 @@ def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `last` (the secrets scan) read what every other test produced: they run last,
+    after pytest-django has put the tests needing a real transaction at the end."""
+    last = [item for item in items if item.get_closest_marker("last")]
+    items[:] = [item for item in items if not item.get_closest_marker("last")] + last
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_records(request):
+    """What the run produced (tests/recording) is removed at the end, unless a test failed."""
+    yield settings.TEST_RECORD_DIR
+    if not request.session.testsfailed:
+        shutil.rmtree(settings.TEST_RECORD_DIR, ignore_errors=True)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def rabbitmq_vhost():
     """This run's own vhost, so parallel runs never take each other's messages."""
@@ -54,7 +70,7 @@ def rabbitmq_vhost():
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
 
 
-def _delete_this_runs_keys(client: redis.Redis) -> None:
+def forget_this_runs_cache_keys(client: redis.Redis) -> None:
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
     for key in client.scan_iter(match=f"{prefix}:*", count=1000):
         client.delete(key)
@@ -69,7 +85,7 @@ def redis_database():
     except redis.ConnectionError:
         _unavailable(f"Redis at {settings.REDIS_URL}")
     yield client
-    _delete_this_runs_keys(client)
+    forget_this_runs_cache_keys(client)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -82,7 +98,7 @@ def _metrics_folder():
 @pytest.fixture(autouse=True)
 def _fresh_cache(redis_database):
     """Throttle counters and lockout counts of one test must not spill into the next."""
-    _delete_this_runs_keys(redis_database)
+    forget_this_runs_cache_keys(redis_database)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ share it.
 import os
 import tempfile
 import uuid
+from pathlib import Path
 
 RUN_ID = os.environ.setdefault("TEST_RUN_ID", uuid.uuid4().hex[:10])
 RABBITMQ_HOST = os.environ.get("TEST_RABBITMQ_HOST", "127.0.0.1:5672")
@@ -18,6 +19,8 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/identi
 os.environ.setdefault("CELERY_BROKER_URL", f"amqp://guest:guest@{RABBITMQ_HOST}/{RABBITMQ_VHOST}")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("DEBUG", "false")
+# Test clients and servers speak plain HTTP on loopback: no redirect to HTTPS.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + RUN_ID)
 os.environ.setdefault("EVENTBUS_BACKOFF_FACTOR", "1.0")
 os.environ.setdefault("EVENTBUS_RELAY_GRACE", "0.5")
@@ -38,7 +41,7 @@ from identity_project.settings import (  # noqa: E402
     LOGGING,
 )
 
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.probe"]
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.probe", "tests.recording"]
 DATABASES["default"]["TEST"] = {"NAME": f"test_identity_{RUN_ID}"}
 # Runs share a Redis database: each keeps to its own keys (and removes only those).
 CACHES["default"]["KEY_PREFIX"] = f"test-{RUN_ID}"
@@ -48,3 +51,15 @@ CELERY_TASK_QUEUES = routing.task_queues(
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # aiosmtpd's debug chatter from its threads outlives pytest's captured streams.
 LOGGING["loggers"]["mail.log"] = {"level": "WARNING"}
+
+# What the run produced, for the secrets scan (tests/recording/records.py): every process of the
+# run writes its log records here too, in production's JSON format.
+TEST_RECORD_DIR = Path(tempfile.gettempdir()) / f"identity-test-records-{RUN_ID}"
+(TEST_RECORD_DIR / "logs").mkdir(parents=True, exist_ok=True)
+LOGGING["handlers"]["record"] = {
+    "class": "logging.FileHandler",
+    "filename": str(TEST_RECORD_DIR / "logs" / f"{os.getpid()}.jsonl"),
+    "formatter": "json",
+    "delay": True,
+}
+LOGGING["root"]["handlers"] = [*LOGGING["root"]["handlers"], "record"]

@@ -83,8 +83,9 @@ def _remove_batch(checkpoint: AuditCheckpoint, upto: int) -> int:
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("SET LOCAL audit.retention = 'on'")
+            # The table is the model's and the ids are parameters: nothing from outside is in the SQL.
             cursor.execute(
-                f"DELETE FROM {AuditEntry._meta.db_table} WHERE id IN ({', '.join(['%s'] * len(rows))})",
+                f"DELETE FROM {AuditEntry._meta.db_table} WHERE id IN ({', '.join(['%s'] * len(rows))})",  # nosec B608
                 [row[0] for row in rows],
             )
         if checkpoint.pk is None:

@@ -211,7 +211,7 @@ class PasswordResetApi(PublicAuthApi):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        passwords.password_reset_request(email=data.validated_data["email"], ip_address=client_ip(request))
+        passwords.password_reset_ask(email=data.validated_data["email"], ip_address=client_ip(request))
         return Response(status=status.HTTP_202_ACCEPTED)
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import structlog
 from django.db import transaction
+from kombu.exceptions import OperationalError
 
-from identity import reset_tokens
+from identity import reset_tokens, tasks
 from identity.errors import PasswordRejected, TokenInvalid
 from identity.events import PasswordChanged, PasswordResetRequested
 from identity.models import AuthSession, User
 from identity.services import lockout
 from identity.services.accounts import password_validate
 from identity.services.sessions import sessions_invalidate_for_user
-from identity.tasks import send_password_reset
+from identity_project.eventbus.context import current_correlation_id
 from identity_project.eventbus.publisher import publish
+
+log = structlog.get_logger(__name__)
 
 
 def _set(*, user: User, password: str, method: str, keep: AuthSession | None = None) -> int:
@@ -38,15 +42,26 @@ def password_set_by_admin(*, user: User, new: str) -> int:
     return _set(user=user, password=new, method="admin")
 
 
+def password_reset_ask(*, email: str, ip_address: str) -> None:
+    """What the API does for a reset: one message to the identity worker, whether or not the
+    account exists. Looking the account up here would make a known e-mail's answer slower (an
+    event, a mail task) than an unknown one's, and the time would tell what the answer hides."""
+    try:
+        tasks.password_reset_request.delay(email, ip_address, current_correlation_id())
+    except OperationalError:
+        # The answer stays the same; the person asks again once the broker is back.
+        log.error("password_reset_not_queued", ip_address=ip_address)
+
+
 @transaction.atomic
 def password_reset_request(*, email: str, ip_address: str) -> None:
-    """Known, active account: publish and mail the link after commit. Unknown: nothing, and the
-    caller answers the same. The event never carries the token or the link."""
+    """In the worker. Known, active account: publish and mail the link after commit. Unknown:
+    nothing. The event never carries the token or the link."""
     user = User.objects.filter(email=email.strip().lower(), is_active=True).first()
     if user is None:
         return
     publish(PasswordResetRequested(user_id=user.id, ip_address=ip_address))
-    transaction.on_commit(lambda: send_password_reset.delay(str(user.id)), robust=True)
+    transaction.on_commit(lambda: tasks.send_password_reset.delay(str(user.id)), robust=True)
 
 
 @transaction.atomic

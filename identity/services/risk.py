@@ -27,6 +27,7 @@ from django.utils import timezone
 from identity.models import AuthSession, LoginAttempt, User
 from identity.services.ip_rules import blocked_recently
 
+# Factor names to weights; bandit takes the "token" key for a password.
 WEIGHTS = {
     "new_device": 20,
     "new_network": 20,
@@ -34,7 +35,7 @@ WEIGHTS = {
     "account_failure_velocity": 25,
     "address_failure_velocity": 25,
     "recently_blocked_address": 30,
-    "recent_token_reuse": 40,
+    "recent_token_reuse": 40,  # nosec B105
 }
 INACTIVITY = timedelta(days=90)
 ACCOUNT_FAILURES = 3

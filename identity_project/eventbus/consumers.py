@@ -96,7 +96,8 @@ def backoff(attempt: int, *, factor: float, maximum: float) -> int:
     least 1. Unlike Celery's retry_jitter (uniform in [0, base]) a retry never comes back at
     once, and with factor >= 1 each wait is longer than the one before."""
     base = factor * 2**attempt
-    return max(1, int(min(maximum, base + random.uniform(0, base))))
+    # Jitter spreads retries; it guards nothing, so a non-cryptographic generator is right.
+    return max(1, int(min(maximum, base + random.uniform(0, base))))  # nosec B311
 
 
 class Consumer:

@@ -23,12 +23,13 @@ def claim(consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     table = ProcessedEvent._meta.db_table
     field = ProcessedEvent._meta.get_field("event_id")
     now = timezone.now()
+    # The table is the model's and the values are placeholders: nothing from outside is in the SQL.
     returning = "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
     if connection.vendor == "postgresql":
-        query = f"INSERT INTO {table} (consumer, event_id, processed_at) SELECT %s, unnest(%s::uuid[]), %s"
+        query = f"INSERT INTO {table} (consumer, event_id, processed_at) SELECT %s, unnest(%s::uuid[]), %s"  # nosec B608
         params: list[object] = [consumer, list(event_ids), now]
     else:
-        query = f"INSERT INTO {table} (consumer, event_id, processed_at) VALUES "
+        query = f"INSERT INTO {table} (consumer, event_id, processed_at) VALUES "  # nosec B608
         query += ", ".join(["(%s, %s, %s)"] * len(event_ids))
         params = []
         for event_id in event_ids:

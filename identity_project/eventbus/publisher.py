@@ -90,10 +90,10 @@ def publish(
 
 def _next_sequence(aggregate_type: str, aggregate_id: str) -> int:
     """Bump the aggregate's counter in this transaction; its row lock orders concurrent writers."""
-    table = AggregateSequence._meta.db_table
+    table = AggregateSequence._meta.db_table  # the model's own table: nothing from outside is in the SQL
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (aggregate_type, aggregate_id, last_sequence) VALUES (%s, %s, 1) "
+            f"INSERT INTO {table} (aggregate_type, aggregate_id, last_sequence) VALUES (%s, %s, 1) "  # nosec B608
             f"ON CONFLICT (aggregate_type, aggregate_id) "
             f"DO UPDATE SET last_sequence = {table}.last_sequence + 1 RETURNING last_sequence",
             [aggregate_type, aggregate_id],

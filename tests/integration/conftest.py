@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import purge_queues
+from tests.recording.records import record
 from tests.support.processes import service_env, start_worker
 
 CIRCUIT_CACHE_URL = "redis://127.0.0.1:6379/14"
@@ -68,6 +69,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                record("webhooks", body.decode(errors="replace"))
                 with receiver._lock:
                     receiver.requests.append(
                         Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
