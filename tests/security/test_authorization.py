@@ -25,6 +25,8 @@ pytestmark = pytest.mark.django_db
 
 PUBLIC = "public"
 SIGNED_IN = "signed in"
+# Prometheus' scrape: no user at all, a network or a bearer token (tests/test_metrics.py checks it).
+SCRAPER = "scraper"
 # Not the API: the Django admin has its own staff login, the probes and the schema are open.
 OUTSIDE_THE_API = ("admin/",)
 
@@ -40,6 +42,7 @@ CLASSIFIED: dict[str, str] = {
     "api/docs/": PUBLIC,
     "healthz": PUBLIC,
     "readyz": PUBLIC,
+    "metrics": SCRAPER,
     "api/v1/auth/logout": SIGNED_IN,
     "api/v1/events/catalog": SIGNED_IN,
     "api/v1/me": SIGNED_IN,
@@ -134,7 +137,7 @@ def concrete(route: str) -> str:
 PERMISSION_CALLS = [
     (r, m)
     for r, methods in served_routes().items()
-    if CLASSIFIED.get(r) not in (None, PUBLIC, SIGNED_IN)
+    if CLASSIFIED.get(r) not in (None, PUBLIC, SIGNED_IN, SCRAPER)
     for m in methods
 ]
 SIGNED_IN_CALLS = [
