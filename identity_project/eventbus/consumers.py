@@ -17,7 +17,8 @@ still applies, retries and dead-letters each event on its own; batching only sav
 (each publish waits for the broker's confirm).
 
 Each handler runs in one transaction together with the (consumer, event_id) claim, so a
-redelivered event changes nothing. Failures: a PermanentError or an invalid envelope is
+redelivered event changes nothing; the events of one message share that transaction (one commit
+per message) unless one of them fails, when each is applied again in its own. Failures: a PermanentError or an invalid envelope is
 dead-lettered at once; anything else is retried with exponential backoff and jitter, up to the
 consumer's max_retries, then dead-lettered. A batch that fails for a reason other than the
 infrastructure is split in halves until the bad event is isolated.
@@ -250,7 +251,7 @@ class Consumer:
         if self.batch_handler is not None:
             failures = [] if not decoded else self._apply_batch(decoded)
         else:
-            failures = [f for d in decoded if (f := self._apply_one(d)) is not None]
+            failures = self._apply_each(decoded)
 
         to_retry = []
         for failure in failures:
@@ -261,20 +262,45 @@ class Consumer:
                 to_retry.append(failure)
         return to_retry
 
+    def _apply_each(self, batch: list[Delivered]) -> list[Failure]:
+        """A message's events, each claimed and handled on its own, committed together: one commit
+        per message instead of one per event. When any of them fails, that transaction is rolled
+        back whole and each event is applied again in a transaction of its own, so a failure (and
+        its retry or dead letter) is one event's alone. Handlers send after commit (on_commit), so
+        nothing leaves the process twice."""
+        if len(batch) > 1 and all(d.event_class.type in self.handlers for d in batch):
+            started = time.monotonic()
+            try:
+                with transaction.atomic():
+                    applied = [d for d in batch if self._handle(d)]
+            except Exception:  # noqa: BLE001 - applied again one by one, where the failure is kept
+                log.info("consumer.message_split", consumer=self.name, events=len(batch))
+            else:
+                if applied:
+                    self.metrics.handled((d.envelope["occurred_at"] for d in applied), started=started)
+                return []
+        return [f for d in batch if (f := self._apply_one(d)) is not None]
+
     def _apply_one(self, delivered: Delivered) -> Failure | None:
-        handler = self.handlers.get(delivered.event_class.type)
-        if handler is None:
+        if delivered.event_class.type not in self.handlers:
             return Failure(delivered, deadletters.NotSubscribed(self.name, delivered.event_class.type), "")
         started = time.monotonic()
         try:
-            with transaction.atomic(), self._handling(delivered):
-                if applied := claim(self.name, [delivered.event_id]):
-                    handler(delivered)
+            with transaction.atomic():
+                applied = self._handle(delivered)
         except Exception as exc:  # noqa: BLE001 - every handler failure is retried or dead-lettered
             return Failure(delivered, exc, traceback.format_exc())
         if applied:
             self.metrics.handled([delivered.envelope["occurred_at"]], started=started)
         return None
+
+    def _handle(self, delivered: Delivered) -> bool:
+        """Claim the event and run its handler, in the caller's transaction; False if it was seen before."""
+        with self._handling(delivered):
+            if not claim(self.name, [delivered.event_id]):
+                return False
+            self.handlers[delivered.event_class.type](delivered)
+        return True
 
     def _apply_batch(self, batch: list[Delivered]) -> list[Failure]:
         started = time.monotonic()
