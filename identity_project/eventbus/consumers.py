@@ -38,7 +38,7 @@ from django.conf import settings
 from django.db import transaction
 
 from identity_project.celery import app
-from identity_project.eventbus import deadletters
+from identity_project.eventbus import deadletters, redelivery
 from identity_project.eventbus.catalog import Event, registry
 from identity_project.eventbus.context import SYSTEM, event_context
 from identity_project.eventbus.envelope import Delivered, EnvelopeInvalid, decode
@@ -198,8 +198,21 @@ class Consumer:
 
     def consume(self, task: Task, envelopes: list[dict[str, Any]]) -> None:
         attempt = task.request.retries
+        if redelivery.limit_passed(task):
+            self._give_up(envelopes, queue=(task.request.delivery_info or {}).get("routing_key"))
+            return
         started = time.monotonic()
-        to_retry = self.process(envelopes, attempt)
+        try:
+            to_retry = self.process(envelopes, attempt)
+        except Exception as exc:
+            # The database went away under the consumer's own writes (a failure record, a dead
+            # letter), not a handler's. Raised, it would reject the message, which RabbitMQ
+            # dead-letters and Redis drops: the whole message is tried again (each event is
+            # idempotent), on the lane it came from.
+            if not is_infrastructure_failure(exc) or attempt >= self.max_retries:
+                raise
+            queue = (task.request.delivery_info or {}).get("routing_key") or self.queue
+            raise task.retry(countdown=self._countdown(attempt), exc=exc, queue=queue) from exc
         log.info(
             "consumer.batch_done",
             consumer=self.name,
@@ -214,14 +227,29 @@ class Consumer:
             for failure in to_retry:
                 self.dead_letter(failure, DeadLetter.Reason.RETRIES_EXHAUSTED, attempts=attempt + 1)
             return
-        countdown = backoff(
-            attempt, factor=settings.EVENTBUS["BACKOFF_FACTOR"], maximum=settings.EVENTBUS["BACKOFF_MAX"]
-        )
+        countdown = self._countdown(attempt)
         retry_envelopes = [f.delivered.envelope for f in to_retry]
         # Name the queue: a retry must go back to the lane it came from (urgent or not), and
         # Celery would otherwise route it by the task's default.
         [(queue, _), *_] = self.route(retry_envelopes)
         raise task.retry(args=(retry_envelopes,), countdown=countdown, exc=to_retry[0].error, queue=queue)
+
+    @staticmethod
+    def _countdown(attempt: int) -> int:
+        return backoff(
+            attempt, factor=settings.EVENTBUS["BACKOFF_FACTOR"], maximum=settings.EVENTBUS["BACKOFF_MAX"]
+        )
+
+    def _give_up(self, envelopes: list[dict[str, Any]], *, queue: str | None) -> None:
+        """On a broker without a delivery limit (Redis), what RabbitMQ's limit and drain do."""
+        limit = settings.EVENTBUS["DELIVERY_LIMIT"]
+        deadletters.give_up(
+            consumer=self.name,
+            queue=queue or self.queue,
+            envelopes=envelopes,
+            deliveries=limit + 2,
+            error=f"delivered {limit + 2} times: it killed or stalled its worker each time",
+        )
 
     def process(self, envelopes: Sequence[Any], attempt: int) -> list[Failure]:
         """Apply what can be applied; dead-letter what never can; return what to retry."""
