@@ -13,6 +13,7 @@ import redis
 from django.conf import settings
 
 from identity_project.celery import app as celery_app
+from identity_project.eventbus import routing
 from tests.support.processes import Process, start_relay, start_worker, wait_for
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -40,6 +41,9 @@ def _rabbitmqctl(*args: str) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def rabbitmq_vhost():
     """This run's own vhost, so parallel runs never take each other's messages."""
+    if not routing.broker_is_rabbitmq(settings.CELERY_BROKER_URL):
+        yield None
+        return
     host, port = settings.CELERY_BROKER_URL.split("@", 1)[1].split("/", 1)[0].split(":")
     if not _reachable(host, int(port)):
         _unavailable(f"RabbitMQ at {host}:{port}")
@@ -69,6 +73,33 @@ def redis_database():
         _unavailable(f"Redis at {settings.REDIS_URL}")
     yield client
     _delete_this_runs_keys(client)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_broker():
+    """On Redis as the broker (make test-redis), this run's broker keys, removed at the end."""
+    if not routing.broker_is_redis(settings.CELERY_BROKER_URL):
+        yield None
+        return
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        _unavailable(f"Redis as the broker at {settings.CELERY_BROKER_URL}")
+    yield client
+    prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"]
+    for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        client.delete(key)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests of RabbitMQ's own features (delivery limit, dead-letter queues) mean nothing on Redis."""
+    if routing.broker_is_rabbitmq(settings.CELERY_BROKER_URL):
+        return
+    skip = pytest.mark.skip(reason="RabbitMQ only: the broker of this run is not RabbitMQ")
+    for item in items:
+        if "rabbitmq_only" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
