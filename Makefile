@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: install run test lint format migrate relay worker bench bench-quick clean
+.PHONY: install run test test-redis chaos lint format migrate relay worker bench bench-quick clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,17 @@ run: migrate
 ## test: lint, format check and the whole suite against PostgreSQL, RabbitMQ and Redis
 test: install lint
 	$(BIN)/python -m pytest
+
+## test-redis: the pipeline's fault tests (tests/eventbus, the chaos scenarios at CI size) with
+## Redis as the broker; RabbitMQ-only tests (delivery limit, dead-letter queues) are left out
+test-redis: install
+	TEST_BROKER=redis CHAOS_EVENTS=$${CHAOS_EVENTS:-1000} \
+		$(BIN)/python -m pytest tests/eventbus tests/chaos -m "not rabbitmq_only"
+
+## chaos: fault injection under bursts of 10,000 events (CHAOS_EVENTS=1000 in CI); prints the
+## reconciliation of every scenario
+chaos: install
+	CHAOS_EVENTS=$${CHAOS_EVENTS:-10000} $(BIN)/python -m pytest tests/chaos -m chaos
 
 lint: install
 	$(BIN)/ruff check .
