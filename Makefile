@@ -7,7 +7,7 @@ export VAR_DIR ?= $(CURDIR)/var
 # Each process's Prometheus counters (GET /metrics); emptied when `make run` starts.
 export PROMETHEUS_MULTIPROC_DIR ?= $(VAR_DIR)/prometheus
 
-.PHONY: install browser run demo test lint security format migrate relay worker bench bench-quick bench-logins bench-alerts clean
+.PHONY: install browser run demo test test-redis chaos lint security format migrate relay worker bench bench-quick bench-logins bench-alerts clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,17 @@ demo: install
 ## RabbitMQ and Redis
 test: install lint security
 	$(BIN)/python -m pytest
+
+## test-redis: the pipeline's fault tests (tests/eventbus, the chaos scenarios at CI size) with
+## Redis as the broker; RabbitMQ-only tests (delivery limit, dead-letter queues) are left out
+test-redis: install
+	TEST_BROKER=redis CHAOS_EVENTS=$${CHAOS_EVENTS:-1000} \
+		$(BIN)/python -m pytest tests/eventbus tests/chaos -m "not rabbitmq_only"
+
+## chaos: fault injection under bursts of 10,000 events (CHAOS_EVENTS=1000 in CI); prints the
+## reconciliation of every scenario
+chaos: install
+	CHAOS_EVENTS=$${CHAOS_EVENTS:-10000} $(BIN)/python -m pytest tests/chaos -m chaos
 
 lint: install
 	$(BIN)/ruff check .

@@ -14,6 +14,7 @@ import redis
 from django.conf import settings
 
 from identity_project.celery import app as celery_app
+from identity_project.eventbus import routing
 from tests.support.processes import Process, start_relay, start_worker, wait_for
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -41,7 +42,13 @@ def _rabbitmqctl(*args: str) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked `last` (the secrets scan) read what every other test produced: they run last,
-    after pytest-django has put the tests needing a real transaction at the end."""
+    after pytest-django has put the tests needing a real transaction at the end. Tests of
+    RabbitMQ's own features (delivery limit, dead-letter queues) mean nothing on Redis."""
+    if not routing.broker_is_rabbitmq(settings.CELERY_BROKER_URL):
+        skip = pytest.mark.skip(reason="RabbitMQ only: the broker of this run is not RabbitMQ")
+        for item in items:
+            if "rabbitmq_only" in item.keywords:
+                item.add_marker(skip)
     last = [item for item in items if item.get_closest_marker("last")]
     items[:] = [item for item in items if not item.get_closest_marker("last")] + last
 
@@ -57,6 +64,9 @@ def run_records(request):
 @pytest.fixture(scope="session", autouse=True)
 def rabbitmq_vhost():
     """This run's own vhost, so parallel runs never take each other's messages."""
+    if not routing.broker_is_rabbitmq(settings.CELERY_BROKER_URL):
+        yield None
+        return
     host, port = settings.CELERY_BROKER_URL.split("@", 1)[1].split("/", 1)[0].split(":")
     if not _reachable(host, int(port)):
         _unavailable(f"RabbitMQ at {host}:{port}")
@@ -93,6 +103,23 @@ def _metrics_folder():
     """The run's counter files (tests/settings.py) go with the run."""
     yield
     shutil.rmtree(settings.PROMETHEUS_MULTIPROC_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_broker():
+    """On Redis as the broker (make test-redis), this run's broker keys, removed at the end."""
+    if not routing.broker_is_redis(settings.CELERY_BROKER_URL):
+        yield None
+        return
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        _unavailable(f"Redis as the broker at {settings.CELERY_BROKER_URL}")
+    yield client
+    prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"]
+    for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        client.delete(key)
 
 
 @pytest.fixture(autouse=True)

@@ -15,8 +15,16 @@ RUN_ID = os.environ.setdefault("TEST_RUN_ID", uuid.uuid4().hex[:10])
 RABBITMQ_HOST = os.environ.get("TEST_RABBITMQ_HOST", "127.0.0.1:5672")
 RABBITMQ_VHOST = f"identity_test_{RUN_ID}"
 
+# TEST_BROKER=redis runs the suite on Redis, the second broker a deployment may choose (make
+# test-redis); its keys carry this run's prefix, so runs share the database without meeting.
+TEST_BROKER = os.environ.get("TEST_BROKER", "rabbitmq")
+REDIS_BROKER_URL = os.environ.get("TEST_REDIS_BROKER_URL", "redis://127.0.0.1:6379/13")
+
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/identity")
-os.environ.setdefault("CELERY_BROKER_URL", f"amqp://guest:guest@{RABBITMQ_HOST}/{RABBITMQ_VHOST}")
+os.environ.setdefault(
+    "CELERY_BROKER_URL",
+    REDIS_BROKER_URL if TEST_BROKER == "redis" else f"amqp://guest:guest@{RABBITMQ_HOST}/{RABBITMQ_VHOST}",
+)
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("DEBUG", "false")
 # Test clients and servers speak plain HTTP on loopback: no redirect to HTTPS.
@@ -34,6 +42,7 @@ from identity_project.eventbus import routing  # noqa: E402
 from identity_project.settings import *  # noqa: E402, F403
 from identity_project.settings import (  # noqa: E402
     CACHES,
+    CELERY_BROKER_TRANSPORT_OPTIONS,
     CELERY_BROKER_URL,
     DATABASES,
     EVENTBUS,
@@ -48,6 +57,15 @@ CACHES["default"]["KEY_PREFIX"] = f"test-{RUN_ID}"
 CELERY_TASK_QUEUES = routing.task_queues(
     CELERY_BROKER_URL, EVENTBUS["DELIVERY_LIMIT"], (*routing.QUEUE_NAMES, "probe")
 )
+if routing.broker_is_redis(CELERY_BROKER_URL):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
+        "global_keyprefix": f"test-{RUN_ID}:",
+        # A killed worker's messages come back after seconds, not an hour; checked every second.
+        "visibility_timeout": 20,
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+    }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # aiosmtpd's debug chatter from its threads outlives pytest's captured streams.
 LOGGING["loggers"]["mail.log"] = {"level": "WARNING"}

@@ -18,10 +18,10 @@ still applies, retries and dead-letters each event on its own; batching only sav
 
 Each handler runs in one transaction together with the (consumer, event_id) claim, so a
 redelivered event changes nothing; the events of one message share that transaction (one commit
-per message) unless one of them fails, when each is applied again in its own. Failures: a PermanentError or an invalid envelope is
-dead-lettered at once; anything else is retried with exponential backoff and jitter, up to the
-consumer's max_retries, then dead-lettered. A batch that fails for a reason other than the
-infrastructure is split in halves until the bad event is isolated.
+per message) unless one of them fails, when each is applied again in its own. Failures: a
+PermanentError or an invalid envelope is dead-lettered at once; anything else is retried with
+exponential backoff and jitter, up to the consumer's max_retries, then dead-lettered. A batch that
+fails for a reason other than the infrastructure is split in halves until the bad event is isolated.
 
 While an event is handled, structlog's context names it (correlation_id, event_id, event_type,
 consumer, attempt): every log line, the handler's and Celery's own, carries them.
@@ -43,7 +43,7 @@ from django.conf import settings
 from django.db import transaction
 
 from identity_project.celery import app
-from identity_project.eventbus import deadletters
+from identity_project.eventbus import deadletters, redelivery
 from identity_project.eventbus.catalog import Event, registry
 from identity_project.eventbus.context import SYSTEM, event_context
 from identity_project.eventbus.envelope import Delivered, EnvelopeInvalid, decode
@@ -207,8 +207,21 @@ class Consumer:
 
     def consume(self, task: Task, envelopes: list[dict[str, Any]]) -> None:
         attempt = task.request.retries
+        if redelivery.limit_passed(task):
+            self._give_up(envelopes, queue=(task.request.delivery_info or {}).get("routing_key"))
+            return
         started = time.monotonic()
-        to_retry = self.process(envelopes, attempt)
+        try:
+            to_retry = self.process(envelopes, attempt)
+        except Exception as exc:
+            # The database went away under the consumer's own writes (a failure record, a dead
+            # letter), not a handler's. Raised, it would reject the message, which RabbitMQ
+            # dead-letters and Redis drops: the whole message is tried again (each event is
+            # idempotent), on the lane it came from.
+            if not is_infrastructure_failure(exc) or attempt >= self.max_retries:
+                raise
+            queue = (task.request.delivery_info or {}).get("routing_key") or self.queue
+            raise task.retry(countdown=self._countdown(attempt), exc=exc, queue=queue) from exc
         log.info(
             "consumer.batch_done",
             consumer=self.name,
@@ -224,14 +237,29 @@ class Consumer:
                 self.dead_letter(failure, DeadLetter.Reason.RETRIES_EXHAUSTED, attempts=attempt + 1)
             return
         self.metrics.retried.inc(len(to_retry))
-        countdown = backoff(
-            attempt, factor=settings.EVENTBUS["BACKOFF_FACTOR"], maximum=settings.EVENTBUS["BACKOFF_MAX"]
-        )
+        countdown = self._countdown(attempt)
         retry_envelopes = [f.delivered.envelope for f in to_retry]
         # Name the queue: a retry must go back to the lane it came from (urgent or not), and
         # Celery would otherwise route it by the task's default.
         [(queue, _), *_] = self.route(retry_envelopes)
         raise task.retry(args=(retry_envelopes,), countdown=countdown, exc=to_retry[0].error, queue=queue)
+
+    @staticmethod
+    def _countdown(attempt: int) -> int:
+        return backoff(
+            attempt, factor=settings.EVENTBUS["BACKOFF_FACTOR"], maximum=settings.EVENTBUS["BACKOFF_MAX"]
+        )
+
+    def _give_up(self, envelopes: list[dict[str, Any]], *, queue: str | None) -> None:
+        """On a broker without a delivery limit (Redis), what RabbitMQ's limit and drain do."""
+        limit = settings.EVENTBUS["DELIVERY_LIMIT"]
+        deadletters.give_up(
+            consumer=self.name,
+            queue=queue or self.queue,
+            envelopes=envelopes,
+            deliveries=limit + 2,
+            error=f"delivered {limit + 2} times: it killed or stalled its worker each time",
+        )
 
     def process(self, envelopes: Sequence[Any], attempt: int) -> list[Failure]:
         """Apply what can be applied; dead-letter what never can; return what to retry."""

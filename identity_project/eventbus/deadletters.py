@@ -169,19 +169,24 @@ def _store_dead_lettered_message(queue: str, message) -> None:
             attempts=int(deliveries),
         )
         return
-    envelopes = args[0]
+    give_up(consumer=consumer, queue=queue, envelopes=args[0], deliveries=int(deliveries), error=error)
+
+
+def give_up(*, consumer: str, queue: str, envelopes: list[Any], deliveries: int, error: str) -> None:
+    """A consumer's message past its delivery limit (it killed or stalled its worker each time).
+    A batch is sent again event by event, so only the event that really kills the worker ends
+    here and the others are applied; a single event becomes a dead letter."""
     if len(envelopes) > 1:
-        # A batch that kills its worker: send its events one by one, so only the event that
-        # really kills it ends here, and the others are applied.
         target = consumers.get_consumer(consumer)
         for envelope in envelopes:
             target.send([envelope], queue=queue)
         return
-    store(
-        consumer=consumer,
-        envelope=envelopes[0],
-        reason=DeadLetter.Reason.DELIVERY_LIMIT,
-        error=error,
-        traceback="",
-        attempts=int(deliveries),
-    )
+    for envelope in envelopes:
+        store(
+            consumer=consumer,
+            envelope=envelope,
+            reason=DeadLetter.Reason.DELIVERY_LIMIT,
+            error=error,
+            traceback="",
+            attempts=deliveries,
+        )

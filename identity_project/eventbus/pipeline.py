@@ -52,8 +52,9 @@ def _latencies_ms(consumer: str) -> list[float]:
 
 
 def queue_depths() -> dict[str, int | str]:
-    """Messages ready in each queue (RabbitMQ); other brokers do not say."""
-    if not routing.broker_is_rabbitmq(settings.CELERY_BROKER_URL):
+    """Messages ready in each queue (RabbitMQ or Redis); the filesystem broker does not say."""
+    broker_url = settings.CELERY_BROKER_URL
+    if not (routing.broker_is_rabbitmq(broker_url) or routing.broker_is_redis(broker_url)):
         return {}
     depths: dict[str, int | str] = {}
     try:

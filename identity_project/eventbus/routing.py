@@ -27,6 +27,10 @@ def broker_is_rabbitmq(broker_url: str) -> bool:
     return broker_url.split(":", 1)[0] in {"amqp", "pyamqp", "amqps"}
 
 
+def broker_is_redis(broker_url: str) -> bool:
+    return broker_url.split(":", 1)[0] in {"redis", "rediss"}
+
+
 def dead_letter_queue_name(queue: str) -> str:
     return f"{queue}.dlq"
 

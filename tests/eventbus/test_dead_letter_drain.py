@@ -12,7 +12,7 @@ from identity_project.celery import app
 from identity_project.eventbus import deadletters, routing
 from identity_project.eventbus.models import DeadLetter
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.rabbitmq_only]
 
 
 def dead_letter_directly(task: str, args: list) -> None:

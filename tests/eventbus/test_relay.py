@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -18,15 +19,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def broker_proxy():
-    host, port = settings.CELERY_BROKER_URL.split("@", 1)[1].split("/", 1)[0].split(":")
-    proxy = TcpProxy(host, int(port))
+    """A proxy in front of this run's broker (RabbitMQ, or Redis under make test-redis)."""
+    broker = urlsplit(settings.CELERY_BROKER_URL)
+    proxy = TcpProxy(broker.hostname, broker.port)
     yield proxy
     proxy.close()
 
 
 def through(proxy: TcpProxy) -> str:
-    credentials, rest = settings.CELERY_BROKER_URL.split("@", 1)
-    return f"{credentials}@127.0.0.1:{proxy.port}/{rest.split('/', 1)[1]}"
+    broker = urlsplit(settings.CELERY_BROKER_URL)
+    credentials = broker.netloc.rsplit("@", 1)[0] + "@" if "@" in broker.netloc else ""
+    return urlunsplit(broker._replace(netloc=f"{credentials}127.0.0.1:{proxy.port}"))
 
 
 def publish_in_a_process(count: int, prefix: str, **env: str) -> None:
@@ -44,10 +47,10 @@ def pending() -> int:
     return OutboxEvent.objects.filter(dispatched_at__isnull=True).count()
 
 
-def test_events_committed_while_rabbitmq_is_unreachable_reach_audit_once_it_is_back(
+def test_events_committed_while_the_broker_is_unreachable_reach_audit_once_it_is_back(
     worker, broker_proxy, log_dir
 ):
-    # given RabbitMQ unreachable for the publishing process and its relay
+    # given the broker unreachable for the publishing process and its relay
     broker_proxy.cut()
     broker = through(broker_proxy)
 

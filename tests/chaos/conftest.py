@@ -1,0 +1,115 @@
+"""Fixtures of the chaos scenarios: the whole pipeline as real processes (a worker on every
+consumer's queue, relays), a webhook receiver with its subscription, the users who sign in."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from notification import default_rules
+from notification.models import NotificationRule
+from tests.chaos import reconcile
+from tests.chaos.load import register_users
+from tests.chaos.receiver import WebhookReceiver
+from tests.conftest import purge_queues
+from tests.integration.conftest import WEBHOOK_TEST_ENV, webhook_settings  # noqa: F401 - a fixture
+from tests.support.processes import Process, service_env, start_relay, start_worker
+
+# make chaos: 10,000 events per burst; CI and a plain run: 1,000.
+CHAOS_EVENTS = int(os.environ.get("CHAOS_EVENTS", "1000"))
+# A few hundred sign-ins at 10,000 events (each publishes several events of its own).
+CHAOS_LOGINS = max(10, CHAOS_EVENTS // 40)
+# How long a scenario may take to drain after its burst: generous, the machine is shared.
+DRAIN_TIMEOUT = 180 + CHAOS_EVENTS * 0.05
+
+QUEUES = "audit,notification,notification.urgent,integration,identity,probe"
+PIPELINE_ENV = {
+    **WEBHOOK_TEST_ENV,
+    # Failures while the circuit is closed count; the scenarios hold the receiver down longer.
+    "WEBHOOK_MAX_RETRIES": "50",
+    "EMAIL_URL": "dummymail://",
+    # The name pg_terminate_backend picks the pipeline's connections by.
+    "PGAPPNAME": "chaos-pipeline",
+}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """make chaos prints the reconciliation of every scenario that ran."""
+    if not reconcile.RESULTS:
+        return
+    terminalreporter.section("chaos reconciliation")
+    terminalreporter.write_line(reconcile.HEADER)
+    for result in reconcile.RESULTS:
+        terminalreporter.write_line(result.row())
+
+
+class Pipeline:
+    """Workers and relays of one scenario, each with a log of its own, all stopped at the end."""
+
+    def __init__(self, log_dir: Path, **env: str) -> None:
+        self.log_dir = log_dir
+        self.env = service_env(**PIPELINE_ENV, **env)
+        self.workers: list[Process] = []
+        self.relays: list[Process] = []
+
+    def _folder(self, name: str) -> Path:
+        folder = self.log_dir / name
+        folder.mkdir(exist_ok=True)
+        return folder
+
+    def start_worker(self) -> Process:
+        worker = start_worker(self._folder(f"worker-{len(self.workers)}"), queues=QUEUES, env=self.env)
+        self.workers.append(worker)
+        return worker
+
+    def start_relay(self) -> Process:
+        relay = start_relay(self.log_dir, env=self.env, name=f"relay-{len(self.relays)}")
+        self.relays.append(relay)
+        return relay
+
+    @staticmethod
+    def kill(process: Process) -> None:
+        """SIGKILL to the process and its children: nothing gets to clean up."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.popen.wait(10)
+
+    def stop(self) -> None:
+        for process in [*self.relays, *self.workers]:
+            if process.popen.poll() is None:
+                process.stop()
+
+
+@pytest.fixture(autouse=True)
+def notification_rules(db) -> None:
+    default_rules.install(NotificationRule)
+
+
+@pytest.fixture
+def receiver(webhook_settings):  # noqa: F811 - the fixture imported above
+    """The receiver and one subscription to the load's marked events (role assignments)."""
+    from integration.services import subscription_create
+
+    endpoint = WebhookReceiver()
+    endpoint.start()
+    subscription_create(url=endpoint.url, event_types=["identity.role.assigned_to_user"])
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture
+def users(transactional_db):
+    return register_users(CHAOS_LOGINS)
+
+
+@pytest.fixture
+def pipeline(transactional_db, log_dir):
+    """A worker on every queue and a relay, on this run's broker."""
+    purge_queues()
+    running = Pipeline(log_dir)
+    running.start_worker()
+    running.start_relay()
+    yield running
+    running.stop()

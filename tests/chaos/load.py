@@ -1,0 +1,106 @@
+"""The load of a chaos scenario: real sign-ins through the API, between bulk transactions of events.
+
+The burst runs in a thread with its own database connection, so that the test injects its fault
+while events are still being committed. Every tenth bulk event is a role assignment to a real
+user: each of those must end as exactly one in-app notification and one webhook delivery."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import uuid
+
+from django.db import connection, transaction
+from rest_framework.test import APIClient
+
+from identity.events import RoleAssignedToUser, UserLoggedIn
+from identity.models import User
+from identity.services.accounts import user_register
+from identity_project.eventbus.models import OutboxEvent
+from identity_project.eventbus.publisher import publish
+
+PASSWORD = "Correct-Horse-Battery-9"
+EVENTS_PER_TRANSACTION = 100
+MARKED_EVERY = 10
+
+
+def register_users(count: int) -> list[User]:
+    """The users who sign in during the burst (each once, from an address of its own, so the
+    per-account and per-address throttles never refuse one)."""
+    run = uuid.uuid4().hex[:8]
+    return [user_register(email=f"chaos-{run}-{i}@example.com", password=PASSWORD) for i in range(count)]
+
+
+def _bulk_event(users: list[User], i: int):
+    if i % MARKED_EVERY == 0:
+        return RoleAssignedToUser(role_id=uuid.uuid4(), user_id=users[i % len(users)].pk)
+    return UserLoggedIn(
+        user_id=uuid.uuid4(),
+        session_id=uuid.uuid4(),
+        ip_address="203.0.113.7",
+        user_agent="chaos/1.0",
+        mfa_used=False,
+        device_id=None,
+    )
+
+
+class Burst(threading.Thread):
+    """Commits about `events` events: sign-ins of `users` spread between transactions of
+    EVENTS_PER_TRANSACTION bulk events. `committed` counts them as they commit."""
+
+    def __init__(self, *, events: int, users: list[User]) -> None:
+        super().__init__(name="chaos-burst", daemon=True)
+        self.target = events
+        self.users = users
+        self.committed = OutboxEvent.objects.count()
+        self.logins_refused: list[int] = []
+        self.error: BaseException | None = None
+
+    def progress(self) -> float:
+        return self.committed / self.target
+
+    def wait_until(self, fraction: float) -> None:
+        """Block until that share of the burst is committed (or the burst is over)."""
+        while self.is_alive() and self.progress() < fraction:
+            time.sleep(0.05)
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # reported by finish(), in the test's thread
+            self.error = exc
+        finally:
+            connection.close()
+
+    def finish(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise AssertionError(f"the burst failed: {self.error!r}") from self.error
+        assert not self.logins_refused, f"sign-ins refused: {self.logins_refused[:5]}"
+
+    def _run(self) -> None:
+        transactions = max(1, math.ceil(self.target / EVENTS_PER_TRANSACTION))
+        per_transaction = math.ceil(len(self.users) / transactions)
+        logins = list(enumerate(self.users))
+        bulk = 0
+        while self.committed < self.target or logins:
+            for number, user in logins[:per_transaction]:
+                self._sign_in(user, number)
+            del logins[:per_transaction]
+            count = min(EVENTS_PER_TRANSACTION, self.target - self.committed)
+            if count > 0:
+                with transaction.atomic():
+                    for _ in range(count):
+                        publish(_bulk_event(self.users, bulk))
+                        bulk += 1
+            self.committed = OutboxEvent.objects.count()
+
+    def _sign_in(self, user: User, number: int) -> None:
+        client = APIClient(
+            REMOTE_ADDR=f"198.18.{number // 250}.{number % 250 + 1}", HTTP_USER_AGENT="chaos/1.0"
+        )
+        answer = client.post("/api/v1/auth/login", {"email": user.email, "password": PASSWORD}, format="json")
+        if answer.status_code != 200:
+            self.logins_refused.append(answer.status_code)
+        self.committed = OutboxEvent.objects.count()

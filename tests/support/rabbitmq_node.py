@@ -1,0 +1,93 @@
+"""A private RabbitMQ node for one test, which the test may stop and start at will.
+
+The shared server on 5672 serves other test runs and must never be stopped; this node has its
+own name, ports, data and logs under a temporary folder, no plugins, and listens on loopback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RabbitMQNode:
+    def __init__(self) -> None:
+        self.name = f"chaos-{uuid.uuid4().hex[:8]}@localhost"
+        self.port = _free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="chaos-rabbitmq-"))
+        # The Debian scripts run the server as the rabbitmq user: it must own its folder.
+        shutil.chown(self.folder, "rabbitmq", "rabbitmq")
+        plugins = self.folder / "enabled_plugins"
+        plugins.write_text("[].\n")
+        shutil.chown(plugins, "rabbitmq", "rabbitmq")
+        self.env = {
+            **os.environ,
+            "RABBITMQ_NODENAME": self.name,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(_free_port()),
+            "RABBITMQ_MNESIA_BASE": str(self.folder / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.folder / "log"),
+            "RABBITMQ_PID_FILE": str(self.folder / "pid"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(plugins),
+            # Not the shared server's files, which name its listener on 5672.
+            "RABBITMQ_CONFIG_FILE": str(self.folder / "rabbitmq"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.folder / "advanced.config"),
+        }
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
+
+    def _ctl(self, *args: str, timeout: float = 120) -> None:
+        subprocess.run(
+            ["rabbitmqctl", "-n", self.name, "-q", *args],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+
+    def start(self, timeout: float = 120) -> None:
+        """Start the node and wait until it serves. Until the detached node has registered with
+        epmd, await_startup fails at once instead of waiting: it is asked again."""
+        subprocess.run(
+            ["rabbitmq-server", "-detached"], env=self.env, cwd=self.folder, check=True, timeout=60
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._ctl("await_startup", "--timeout", "30", timeout=40)
+                return
+            except subprocess.CalledProcessError as exc:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"RabbitMQ node {self.name} did not start: {exc.stderr!r}") from exc
+                time.sleep(1)
+
+    def stop(self) -> None:
+        self._ctl("stop", timeout=60)
+
+    def remove(self) -> None:
+        """Stop the node if it runs (also after a failed test) and delete its folder."""
+        try:
+            self.stop()
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            pid_file = self.folder / "pid"
+            if pid_file.exists() and pid_file.read_text().strip().isdigit():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        shutil.rmtree(self.folder, ignore_errors=True)
