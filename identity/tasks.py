@@ -11,15 +11,21 @@ from identity.services import compliance, grants, ip_rules, lockout, passwords, 
 from identity_project.eventbus.context import ANONYMOUS, event_context
 from identity_project.eventbus.errors import TransientError
 
+# Tasks that send or lead to a mail: kept until done, retried when the mail server or the
+# database hiccups.
+MAIL_TASK = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (TransientError, OSError),
+    "retry_backoff": True,
+    "max_retries": 5,
+    "ignore_result": True,
+}
+
 
 @shared_task(
     name="identity.password_reset_request",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(TransientError, OSError),
-    retry_backoff=True,
-    max_retries=5,
-    ignore_result=True,
+    **MAIL_TASK,
 )
 def password_reset_request(email: str, ip_address: str, correlation_id: str) -> None:
     """A reset asked for through the API, looked up here (passwords.password_reset_ask says why);
@@ -30,12 +36,7 @@ def password_reset_request(email: str, ip_address: str, correlation_id: str) -> 
 
 @shared_task(
     name="identity.send_password_reset",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(TransientError, OSError),
-    retry_backoff=True,
-    max_retries=5,
-    ignore_result=True,
+    **MAIL_TASK,
 )
 def send_password_reset(user_id: str) -> None:
     """The token is made here, in the worker, so it never travels through the broker."""
