@@ -82,6 +82,22 @@ def _claim(delivery_id: int, *, held: bool) -> WebhookDelivery | None:
     return WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
 
 
+def _lease_left(delivery_id: int) -> float | None:
+    """Seconds until another attempt's lease on a pending delivery ends, or None. That attempt may
+    have died with its worker (SIGKILL, a dropped database connection) and this message be its
+    redelivery: looking again once the lease has ended sends the delivery without waiting for the
+    sweep; if the other attempt lives, it has finished by then and the claim finds nothing to do."""
+    now = timezone.now()
+    lease_until = (
+        WebhookDelivery.objects.filter(
+            pk=delivery_id, status=WebhookDelivery.Status.PENDING, held=False, lease_until__gt=now
+        )
+        .values_list("lease_until", flat=True)
+        .first()
+    )
+    return None if lease_until is None else (lease_until - now).total_seconds() + 1
+
+
 def _save(delivery: WebhookDelivery, **changes) -> None:
     for name, value in changes.items():
         setattr(delivery, name, value)
@@ -182,7 +198,7 @@ def delivery_attempt(*, delivery_id: int) -> float | None:
     deliveries already waiting: they go first). The seconds until a retry, or None."""
     delivery = _claim(delivery_id, held=False)
     if delivery is None:
-        return None
+        return _lease_left(delivery_id)
     subscription = delivery.subscription
     breaker = CircuitBreaker(subscription.pk)
     waiting = WebhookDelivery.objects.filter(

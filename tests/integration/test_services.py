@@ -191,3 +191,32 @@ def test_finished_deliveries_past_the_retention_are_purged_and_pending_ones_kept
 
     # then only the old finished one is gone
     assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {old_pending.pk, recent.pk}
+
+
+def test_a_delivery_whose_attempt_died_is_sent_again_when_its_lease_ends(receiver):
+    # given a delivery an attempt took and never finished (its worker was killed)
+    services.subscription_create(url=receiver.url(), event_types=["*"])
+    [delivery] = record(UserRegistered(user_id=uuid.uuid4(), email="k@example.com", method="self"))
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        lease_until=timezone.now() + dt.timedelta(seconds=20)
+    )
+
+    # when its redelivered message comes
+    countdown = services.delivery_attempt(delivery_id=delivery.pk)
+
+    # then nothing is sent yet, and it looks again once the lease has ended
+    assert receiver.received() == []
+    assert countdown is not None
+    assert 19 < countdown <= 21
+
+    # when the lease has ended and it looks again
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        lease_until=timezone.now() - dt.timedelta(seconds=1)
+    )
+    assert services.delivery_attempt(delivery_id=delivery.pk) is None
+
+    # then it is delivered once, and a later look finds nothing to do
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+    assert len(receiver.received()) == 1
+    assert services.delivery_attempt(delivery_id=delivery.pk) is None
