@@ -43,7 +43,7 @@ from django.conf import settings
 from django.db import transaction
 
 from identity_project.celery import app
-from identity_project.eventbus import deadletters, redelivery
+from identity_project.eventbus import deadletters, redelivery, wire
 from identity_project.eventbus.catalog import Event, registry
 from identity_project.eventbus.context import SYSTEM, event_context
 from identity_project.eventbus.envelope import Delivered, EnvelopeInvalid, decode
@@ -199,6 +199,7 @@ class Consumer:
             reject_on_worker_lost=True,
             max_retries=None,  # our own limit, per consumer, below
             ignore_result=True,
+            serializer=wire.SERIALIZER,
         )
         def consume(task: Task, envelopes: list[dict[str, Any]]) -> None:
             consumer.consume(task, envelopes)
