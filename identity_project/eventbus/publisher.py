@@ -8,6 +8,7 @@ once; consumers are idempotent on event_id.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -17,7 +18,7 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from identity_project import metrics
@@ -127,14 +128,11 @@ def _flush_pending() -> None:
     setattr(connection, _PENDING_ATTR, [])
     if time.monotonic() < _fast_path_paused_until:
         return  # the broker failed a moment ago: leave these to the relay
-    rows = pending_rows(OutboxEvent.objects.filter(pk__in=ids))
     try:
-        dispatch([envelope for _, envelope in rows])
+        dispatch_pending(OutboxEvent.objects.filter(pk__in=ids))
     except Exception as exc:  # noqa: BLE001 - the rows stay pending and the relay sends them
         _fast_path_paused_until = time.monotonic() + FAST_PATH_PAUSE
-        log.warning("outbox.fast_path_failed", error=str(exc), pending=len(rows))
-        return
-    mark_dispatched(rows)
+        log.warning("outbox.fast_path_failed", error=str(exc), pending=len(ids))
 
 
 # --- sending --------------------------------------------------------------------------------
@@ -146,11 +144,50 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[list[Any]]:
         yield chunk
 
 
-def pending_rows(rows: QuerySet[OutboxEvent], limit: int | None = None) -> list[tuple[int, dict[str, Any]]]:
-    """(id, envelope) of the rows not dispatched yet, oldest first: plain tuples, since the relay
-    and the fast path read thousands of rows a second and need nothing else of them."""
-    pending = rows.filter(dispatched_at__isnull=True).order_by("pk").values_list("pk", "envelope")
-    return list(pending[:limit])
+def dispatch_pending(rows: QuerySet[OutboxEvent], *, limit: int | None = None) -> int:
+    """Send the rows of `rows` not dispatched yet (at most `limit`, oldest first) and mark them
+    dispatched, in one transaction; returns how many were sent.
+
+    The rows are marked first, by one UPDATE ... RETURNING that also locks them, and sent after:
+    a relay batch used to take a SELECT ... FOR UPDATE and an UPDATE of the same thousand rows,
+    twice PostgreSQL's work (measured at half the relay's database time). If the broker refuses
+    or cannot be reached, the rollback leaves the rows pending, with the failure counted on them."""
+    taken: list[tuple[int, dict[str, Any]]] = []
+    try:
+        with transaction.atomic():
+            taken = _mark_dispatched(rows, limit)
+            dispatch([envelope for _, envelope in taken])
+    except Exception as exc:
+        if taken:
+            OutboxEvent.objects.filter(pk__in=[pk for pk, _ in taken]).update(
+                attempts=F("attempts") + 1, last_error=repr(exc)[:2000]
+            )
+        raise
+    metrics.events_published(envelope["type"] for _, envelope in taken)
+    return len(taken)
+
+
+def _mark_dispatched(rows: QuerySet[OutboxEvent], limit: int | None) -> list[tuple[int, dict[str, Any]]]:
+    """(id, envelope) of the rows marked, oldest first: plain tuples, since the relay and the fast
+    path take thousands of rows a second and need nothing else of them."""
+    pending = rows.filter(dispatched_at__isnull=True).order_by("pk")[:limit]
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        marked = list(pending.values_list("pk", "envelope"))
+        OutboxEvent.objects.filter(pk__in=[pk for pk, _ in marked]).update(dispatched_at=now)
+        return marked
+    subquery, params = pending.values("pk").query.sql_with_params()
+    # The subquery is the ORM's, with its parameters; the table is the model's. The outer
+    # "dispatched_at IS NULL" is checked again on a row another sender updated while this one
+    # waited for its lock, so a row is never taken twice.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {OutboxEvent._meta.db_table} SET dispatched_at = %s "  # nosec B608
+            f"WHERE dispatched_at IS NULL AND id IN ({subquery}) RETURNING id, envelope::text",
+            [now, *params],
+        )
+        marked = sorted(cursor.fetchall())
+    return [(pk, json.loads(envelope)) for pk, envelope in marked]
 
 
 def dispatch(envelopes: Sequence[dict[str, Any]]) -> None:
@@ -163,19 +200,3 @@ def dispatch(envelopes: Sequence[dict[str, Any]]) -> None:
             for queue, group in consumer.route(envelopes):
                 for chunk in _chunks(group, consumer.batch_size):
                     consumer.send(chunk, queue=queue, producer=producer)
-
-
-def mark_dispatched(rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
-    """After the broker confirmed every message of `rows` (fast path or relay)."""
-    ids, now = [pk for pk, _ in rows], timezone.now()
-    if connection.vendor == "postgresql":
-        # One array parameter: the relay's thousand ids as placeholders made a query text too long
-        # for psycopg's statement cache, parsed again on every batch. The table is the model's.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {OutboxEvent._meta.db_table} SET dispatched_at = %s WHERE id = ANY(%s)",  # nosec B608
-                [now, ids],
-            )
-    else:
-        OutboxEvent.objects.filter(pk__in=ids).update(dispatched_at=now)
-    metrics.events_published(envelope["type"] for _, envelope in rows)

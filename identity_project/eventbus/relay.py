@@ -1,8 +1,9 @@
 """The outbox relay: sends what the on-commit fast path could not, oldest first.
 
-Rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, so several relays can run side by side
-without sending a row twice at once; a row is marked dispatched in the same transaction, after
-the broker confirmed every message. Rows younger than RELAY_GRACE are left to the fast path.
+Rows are taken with FOR UPDATE SKIP LOCKED, so several relays can run side by side without
+sending a row twice at once; a row is marked dispatched in the transaction that sends it, which
+commits once the broker confirmed every message. Rows younger than RELAY_GRACE are left to the
+fast path.
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ from datetime import timedelta
 
 import structlog
 from django.conf import settings
-from django.db import close_old_connections, transaction
-from django.db.models import F
+from django.db import close_old_connections
 from django.utils import timezone
 
 from identity_project.eventbus import deadletters
 from identity_project.eventbus.models import OutboxEvent
-from identity_project.eventbus.publisher import dispatch, mark_dispatched, pending_rows
+from identity_project.eventbus.publisher import dispatch_pending
 
 log = structlog.get_logger(__name__)
 
@@ -29,23 +29,10 @@ def relay_once(*, batch_size: int | None = None, grace: float | None = None) -> 
     batch_size = batch_size or settings.EVENTBUS["BATCH_SIZE"]
     grace = settings.EVENTBUS["RELAY_GRACE"] if grace is None else grace
     cutoff = timezone.now() - timedelta(seconds=grace)
-    taken: list[int] = []
-    try:
-        with transaction.atomic():
-            rows = pending_rows(
-                OutboxEvent.objects.select_for_update(skip_locked=True).filter(created_at__lte=cutoff),
-                limit=batch_size,
-            )
-            taken = [pk for pk, _ in rows]
-            dispatch([envelope for _, envelope in rows])
-            mark_dispatched(rows)
-    except Exception as exc:
-        if taken:
-            OutboxEvent.objects.filter(pk__in=taken).update(
-                attempts=F("attempts") + 1, last_error=repr(exc)[:2000]
-            )
-        raise
-    return len(taken)
+    return dispatch_pending(
+        OutboxEvent.objects.select_for_update(skip_locked=True).filter(created_at__lte=cutoff),
+        limit=batch_size,
+    )
 
 
 class Relay:
