@@ -25,7 +25,6 @@ class OutboxEvent(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["id"], condition=Q(dispatched_at__isnull=True), name="outbox_pending_idx"),
-            models.Index(fields=["aggregate_type", "aggregate_id", "sequence"], name="outbox_aggregate_idx"),
         ]
 
     def __str__(self) -> str:
