@@ -3,8 +3,10 @@
 Measured in one run, so that ratios hold on a shared machine whose absolute speed drifts:
   noop             raw Celery no-op tasks drained per second, same broker, queue type and worker
                    settings as the consumers (the baseline);
-  raw_insert       PostgreSQL's own rates for audit-sized rows: single-row INSERT+COMMIT, and COPY
-                   of 1,000-row transactions (the best a batch can do);
+  raw_insert       PostgreSQL's own rates for the rows audit stores, into a copy of the audit
+                   table: COPY of audit-batch-sized transactions (the target's baseline), INSERT
+                   in 100-row transactions, single-row INSERT+COMMIT; and the COPY into a table
+                   with a primary key only;
   <consumer>_drain events per second from a committed backlog in the outbox to the consumer's
                    handled events (relay + that consumer's worker alone), for audit, notification
                    and integration;
@@ -20,8 +22,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -68,58 +68,94 @@ def measure_noop(count: int, log_dir: Path, *, concurrency: int = CONCURRENCY) -
     return {"events": count, "seconds": round(elapsed, 3), "rate": round(first_depth / elapsed, 1)}
 
 
-RAW_TABLE = """CREATE TABLE IF NOT EXISTS bench_raw_rows (
-    event_id uuid PRIMARY KEY, type text, version int, source text, occurred_at timestamptz,
-    received_at timestamptz, aggregate_type text, aggregate_id text, sequence bigint, actor_type text,
-    actor_id text, correlation_id text, causation_id uuid, data jsonb)"""
-RAW_COLUMNS = (
-    "event_id, type, version, source, occurred_at, received_at, aggregate_type, aggregate_id, "
-    "sequence, actor_type, actor_id, correlation_id, causation_id, data"
-)
+def _audit_rows(count: int) -> list[dict]:
+    """The rows audit stores for `count` sample events, hashed and ready to insert."""
+    from django.utils import timezone
+
+    from audit import chain
+    from audit.services.ingestion import entry_row
+
+    rows, prev_hash, now = [], chain.GENESIS, timezone.now()
+    for envelope in harness.sample_envelopes(count):
+        row = entry_row(envelope) | {"received_at": now, "prev_hash": prev_hash}
+        row["hash"] = prev_hash = chain.entry_hash(prev_hash, row)
+        rows.append(row)
+    return rows
 
 
-def _raw_rows(count: int) -> list[tuple]:
-    """Rows the size of audit entries (the envelope's columns and its data as JSON)."""
-    event = harness.sample_event()
-    data = json.dumps(event.to_data())
-    now = datetime.now(UTC)
-    return [
-        (uuid.uuid4(), event.type, 1, "identity", now, now, "user", str(event.user_id), 1, "user",
-         str(event.user_id), "c" * 32, None, data)
-        for _ in range(count)
-    ]  # fmt: skip
+def _values(row: dict, columns: tuple[str, ...]) -> list:
+    return [json.dumps(row[name]) if name == "data" else row[name] for name in columns]
+
+
+def _copy(cursor, table: str, rows: list[dict], columns: tuple[str, ...], batch: int) -> float:
+    """COPY `rows` into `table`, one transaction per `batch` rows; returns rows per second."""
+    started = time.monotonic()
+    for start in range(0, len(rows), batch):
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows[start : start + batch]:
+                copy.write_row(_values(row, columns))
+        cursor.connection.commit()
+    return len(rows) / (time.monotonic() - started)
+
+
+def _insert(cursor, table: str, rows: list[dict], columns: tuple[str, ...], batch: int) -> float:
+    """INSERT `rows` into `table` (psycopg's executemany, pipelined), one transaction per `batch`."""
+    placeholders = ", ".join(["%s"] * len(columns))
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+    started = time.monotonic()
+    for start in range(0, len(rows), batch):
+        cursor.executemany(statement, [_values(row, columns) for row in rows[start : start + batch]])
+        cursor.connection.commit()
+    return len(rows) / (time.monotonic() - started)
 
 
 def measure_raw_inserts(count: int) -> dict:
-    """The database's own limits for audit-sized rows in a plain table with a primary key:
-    single-row INSERT+COMMIT, and COPY of 1,000-row chunks (what a batch costs at best)."""
+    """PostgreSQL's own rates for the rows audit stores, from one connection, nothing else around:
+
+    rate              COPY of the same rows into a copy of the audit table (its unique event_id and
+                      search indexes), one transaction per audit batch (EVENTBUS_BATCH_SIZE rows):
+                      the fastest way in, and the baseline of issue #6's "raw bulk-insert rate of
+                      the same rows";
+    insert_rate       INSERT of the same rows in 100-row transactions, the baseline as issue #6
+                      describes it ("30,000 rows/s in 100-row transactions"), for reference;
+    plain_rate        the COPY into a table with a primary key only: what the rows would cost
+                      without the search's indexes, for reference;
+    single_row_rate   single-row INSERT+COMMIT into the audit table's copy."""
+    from django.conf import settings
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute(RAW_TABLE)
-        cursor.execute("TRUNCATE bench_raw_rows")
+    from audit.models import AuditEntry
+    from audit.services.ingestion import COPY_COLUMNS
+
+    columns = tuple(name for name in COPY_COLUMNS if name != "id")
+    batch = settings.EVENTBUS["BATCH_SIZE"]
+    audit_table = AuditEntry._meta.db_table
     raw = connection.connection
-    single = _raw_rows(max(count // 10, 50))
-    started = time.monotonic()
     with raw.cursor() as cursor:
-        for row in single:
-            cursor.execute(
-                f"INSERT INTO bench_raw_rows ({RAW_COLUMNS}) VALUES ({', '.join(['%s'] * 14)})", row
-            )
+        cursor.execute(f"CREATE TABLE bench_raw_audit (LIKE {audit_table} INCLUDING ALL)")
+        cursor.execute(
+            f"CREATE TABLE bench_raw_plain (LIKE {audit_table} INCLUDING DEFAULTS INCLUDING IDENTITY)"
+        )
+        cursor.execute("ALTER TABLE bench_raw_plain ADD PRIMARY KEY (id)")
+        raw.commit()
+        try:
+            rate = _copy(cursor, "bench_raw_audit", _audit_rows(count), columns, batch)
+            plain_rate = _copy(cursor, "bench_raw_plain", _audit_rows(count), columns, batch)
+            cursor.execute("TRUNCATE bench_raw_audit")
             raw.commit()
-    single_rate = len(single) / (time.monotonic() - started)
-    bulk = _raw_rows(count)
-    started = time.monotonic()
-    with raw.cursor() as cursor:
-        for start in range(0, count, 1000):
-            with cursor.copy(f"COPY bench_raw_rows ({RAW_COLUMNS}) FROM STDIN") as copy:
-                for row in bulk[start : start + 1000]:
-                    copy.write_row(row)
+            insert_rate = _insert(cursor, "bench_raw_audit", _audit_rows(count), columns, 100)
+            single_rate = _insert(cursor, "bench_raw_audit", _audit_rows(max(count // 10, 50)), columns, 1)
+        finally:
+            raw.rollback()
+            cursor.execute("DROP TABLE bench_raw_audit, bench_raw_plain")
             raw.commit()
-    bulk_rate = count / (time.monotonic() - started)
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE bench_raw_rows")
-    return {"single_row_rate": round(single_rate, 1), "rate": round(bulk_rate, 1)}
+    return {
+        "rate": round(rate, 1),
+        "insert_rate": round(insert_rate, 1),
+        "plain_rate": round(plain_rate, 1),
+        "single_row_rate": round(single_rate, 1),
+        "batch": batch,
+    }
 
 
 def measure_drain(consumer: str, count: int, log_dir: Path, *, concurrency: int = CONCURRENCY) -> dict:
@@ -182,6 +218,8 @@ def measure(size: str, log_dir: Path) -> dict:
             runs[f"{consumer}_drain"].append(measure_drain(consumer, sizes["drain"], log_dir))
         runs["audit_live"].append(measure_audit_live(sizes["live_s"], log_dir))
     summary = {name: harness.summarise(measured) for name, measured in runs.items()}
+    summary["raw_insert_100"] = harness.summarise(runs["raw_insert"], "insert_rate")
+    summary["raw_plain_insert"] = harness.summarise(runs["raw_insert"], "plain_rate")
     summary["raw_single_insert"] = harness.summarise(runs["raw_insert"], "single_row_rate")
     scale = {}
     for name in sizes["scaled"]:

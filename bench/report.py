@@ -76,15 +76,15 @@ def targets(results: dict, cores: int) -> list[dict]:
         noop = s["noop"]["median"]
         limit = _pipeline_limit(results, cores)
         add("audited events/s ÷ raw no-op rate", round(s["audit_drain"]["median"] / noop, 2), 5, limit=limit)
-        # Issue #6's second target. The baseline is COPY of 1,000-row chunks into a table with a
-        # primary key only, from the benchmark's own process: no broker, no relay, no hashing and
-        # none of the audit table's eight other indexes.
+        # Issue #6's second target: against COPY of the very rows audit stores into a copy of the
+        # audit table (its unique event_id and search indexes), one audit batch per transaction,
+        # from the benchmark's own process: no broker, no relay, no validation, no hashing.
         add(
-            "audited events/s ÷ raw COPY of the same rows",
+            "audited events/s ÷ raw COPY of the same rows into the audit table",
             round(s["audit_drain"]["median"] / s["raw_insert"]["median"], 2),
             0.4,
             limit="the pipeline around the insert (relay, broker, decoding and validating each event, "
-            f"its chain hash) and the audit table's indexes; {limit}",
+            f"its chain hash); {limit}",
         )
         for consumer in ("notification", "integration"):
             add(
@@ -128,10 +128,13 @@ def targets(results: dict, cores: int) -> list[dict]:
 def _pipeline(r: dict) -> list[str]:
     s = r["summary"]
     noop = s["noop"]["median"]
+    batch = s["raw_insert"]["runs"][0].get("batch", 1000)
     names = {
         "noop": "raw Celery no-op tasks",
-        "raw_insert": "PostgreSQL COPY, 1,000 rows per transaction",
-        "raw_single_insert": "PostgreSQL single-row INSERT+COMMIT",
+        "raw_insert": f"PostgreSQL COPY of audit's rows into the audit table, {batch:,} a transaction",
+        "raw_insert_100": "PostgreSQL INSERT of the same rows, 100 a transaction",
+        "raw_plain_insert": "the same COPY into a table with a primary key only",
+        "raw_single_insert": "PostgreSQL single-row INSERT+COMMIT into the audit table",
         "audit_drain": "outbox → audit (relay + audit worker)",
         "notification_drain": "outbox → notification",
         "integration_drain": "outbox → integration",
@@ -147,6 +150,7 @@ def _pipeline(r: dict) -> list[str]:
             round(s[name]["median"] / noop, 2),
         ]
         for name, label in names.items()
+        if name in s
     ]
     lines = [
         f"Medians of {r['sizes']['repeats']} runs after a warm-up; drains of {r['sizes']['drain']} events.",
@@ -154,7 +158,17 @@ def _pipeline(r: dict) -> list[str]:
     ]
     lines += _table(["measure", "events/s (median)", "min", "max", "spread", "÷ no-op"], rows)
     live = s["audit_live"]["runs"][0]
+    audited = s["audit_drain"]["median"]
     lines += [
+        "",
+        f"Audited events/s ÷ COPY of the same rows into the audit table (issue #6's target, ≥ 0.4): "
+        f"{audited / s['raw_insert']['median']:.2f}"
+        + (
+            f"; ÷ INSERT of the same rows in 100-row transactions (the baseline as the issue describes "
+            f"it): {audited / s['raw_insert_100']['median']:.2f}."
+            if "raw_insert_100" in s
+            else "."
+        ),
         "",
         f"`audit_live` is one producer committing one event per transaction (producer at "
         f"{live['producer_rate']}/s): it measures that producer and the fast path's confirmed publishes "
@@ -491,7 +505,7 @@ def summary(report: dict) -> str:
         lines += [
             "",
             *_table(
-                ["events/s", "no-op", "COPY rows", "audit", "notification", "integration"],
+                ["events/s", "no-op", "COPY into audit table", "audit", "notification", "integration"],
                 [[
                     "median",
                     s["noop"]["median"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -14,6 +13,7 @@ from django.utils import timezone
 from audit import chain
 from audit.models import AuditChainHead, AuditEntry
 from audit.taxonomy import category_of, severity_of
+from identity_project.eventbus import wire
 
 ACTING_USERS = frozenset({"user", "admin"})
 
@@ -41,7 +41,7 @@ def _user_id(envelope: dict[str, Any]) -> str:
     return str(actor.get("id") or "") if actor.get("type") in ACTING_USERS else ""
 
 
-def _row(envelope: dict[str, Any]) -> dict[str, Any]:
+def entry_row(envelope: dict[str, Any]) -> dict[str, Any]:
     """An entry's column values, as a plain dict: thousands are built a second, and a model
     instance costs more than the row it describes."""
     causation_id = envelope["causation_id"]
@@ -83,7 +83,8 @@ def _already_stored(event_ids: list[uuid.UUID]) -> set[str]:
         return {str(field.to_python(event_id)) for (event_id,) in cursor.fetchall()}
 
 
-_COPIED = ("id", *chain.HASHED_FIELDS, "prev_hash", "hash")
+COPY_COLUMNS = ("id", *chain.HASHED_FIELDS, "prev_hash", "hash")
+DATA_COLUMN = COPY_COLUMNS.index("data")
 
 
 def _insert(rows: list[dict[str, Any]]) -> None:
@@ -102,10 +103,12 @@ def _insert(rows: list[dict[str, Any]]) -> None:
         )
         for row, (pk,) in zip(rows, sorted(cursor.fetchall()), strict=True):
             row["id"] = pk
-        statement = f"COPY {table} ({', '.join(_COPIED)}) FROM STDIN"
+        statement = f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN"
         with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
             for row in rows:
-                copy.write_row([json.dumps(row["data"]) if name == "data" else row[name] for name in _COPIED])
+                values = [row[name] for name in COPY_COLUMNS]
+                values[DATA_COLUMN] = wire.dumps(row["data"]).decode()
+                copy.write_row(values)
 
 
 def _sign_heads(heads: dict[str, AuditChainHead], categories: set[str], now: dt.datetime) -> None:
@@ -131,7 +134,7 @@ def entries_append(*, envelopes: Sequence[dict[str, Any]]) -> int:
     for envelope in envelopes:
         key = str(envelope["event_id"])
         if key not in rows:
-            rows[key] = _row(envelope)
+            rows[key] = entry_row(envelope)
     if not rows:
         return 0
     # No savepoint of its own: inside the consumer's transaction a failure rolls the batch back whole.
