@@ -74,8 +74,9 @@ class Delivered:
     def event(self) -> Event:
         return self.event_class.from_data(self.data)
 
-    @property
+    @cached_property
     def event_id(self) -> uuid.UUID:
+        """Parsed once: the consumer base reads it several times per event."""
         return uuid.UUID(self.envelope["event_id"])
 
     @property
