@@ -62,7 +62,7 @@ def notify(*, delivered: Delivered) -> None:
     limit of its recipient and category is folded into the digest."""
     data = delivered.envelope["data"]
     to_send = False
-    for rule in NotificationRule.objects.filter(event_type=delivered.event.type, is_active=True):
+    for rule in NotificationRule.objects.filter(event_type=delivered.event_class.type, is_active=True):
         if any(data.get(field) != value for field, value in rule.conditions.items()):
             continue
         folded, count = False, 1

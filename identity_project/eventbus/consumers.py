@@ -292,16 +292,22 @@ class Consumer:
         return to_retry
 
     def _apply_each(self, batch: list[Delivered]) -> list[Failure]:
-        """A message's events, each claimed and handled on its own, committed together: one commit
-        per message instead of one per event. When any of them fails, that transaction is rolled
-        back whole and each event is applied again in a transaction of its own, so a failure (and
-        its retry or dead letter) is one event's alone. Handlers send after commit (on_commit), so
-        nothing leaves the process twice."""
+        """A message's events, claimed together (one INSERT) and handled one by one, committed
+        together: one claim and one commit per message instead of one per event. When any of them
+        fails, that transaction is rolled back whole and each event is applied again in a
+        transaction of its own, so a failure (and its retry or dead letter) is one event's alone.
+        Handlers send after commit (on_commit), so nothing leaves the process twice."""
         if len(batch) > 1 and all(d.event_class.type in self.handlers for d in batch):
             started = time.monotonic()
             try:
                 with transaction.atomic():
-                    applied = [d for d in batch if self._handle(d)]
+                    fresh = claim(self.name, [d.event_id for d in batch])
+                    applied = []
+                    for delivered in batch:
+                        if delivered.event_id in fresh:
+                            fresh.discard(delivered.event_id)  # an event twice in one message
+                            self._run_handler(delivered)
+                            applied.append(delivered)
             except Exception:  # noqa: BLE001 - applied again one by one, where the failure is kept
                 log.info("consumer.message_split", consumer=self.name, events=len(batch))
             else:
@@ -325,11 +331,14 @@ class Consumer:
 
     def _handle(self, delivered: Delivered) -> bool:
         """Claim the event and run its handler, in the caller's transaction; False if it was seen before."""
-        with self._handling(delivered):
-            if not claim(self.name, [delivered.event_id]):
-                return False
-            self.handlers[delivered.event_class.type](delivered)
+        if not claim(self.name, [delivered.event_id]):
+            return False
+        self._run_handler(delivered)
         return True
+
+    def _run_handler(self, delivered: Delivered) -> None:
+        with self._handling(delivered):
+            self.handlers[delivered.event_class.type](delivered)
 
     def _apply_batch(self, batch: list[Delivered]) -> list[Failure]:
         started = time.monotonic()
