@@ -172,11 +172,18 @@ def pending_sweep() -> int:
 
 
 def failed_retry(*, event_id: uuid.UUID) -> int:
-    """Put an event's failed e-mails back to pending with fresh attempts and send them after
-    commit (the replay of a dead letter of DEAD_LETTER_CONSUMER)."""
+    """Put an event's failed e-mails back to pending with fresh attempts, each sent after commit by
+    a `notification.send_delivery` task on its lane (the replay of a dead letter of
+    DEAD_LETTER_CONSUMER, which may run in the web process); returns how many."""
     with transaction.atomic():
-        count = Delivery.objects.filter(
-            event_id=event_id, channel=Delivery.Channel.EMAIL, status=Delivery.Status.FAILED
-        ).update(status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now())
-        send_after_commit(event_id=event_id)
-    return count
+        failed = list(
+            Delivery.objects.filter(
+                event_id=event_id, channel=Delivery.Channel.EMAIL, status=Delivery.Status.FAILED
+            )
+        )
+        Delivery.objects.filter(pk__in=[delivery.pk for delivery in failed]).update(
+            status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
+        )
+        for delivery in failed:
+            transaction.on_commit(partial(_schedule, delivery, 0), robust=True)
+    return len(failed)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from celery import Task
+import uuid
 
 from identity.events import (
     ComplianceViolationDetected,
@@ -30,9 +27,9 @@ from identity.events import (
     UserLoggedIn,
     UserRegistered,
 )
-from identity_project.eventbus import routing
-from identity_project.eventbus.consumers import Consumer, Failure
-from identity_project.eventbus.envelope import Delivered, envelope_event_id
+from identity_project.eventbus import deadletters, routing
+from identity_project.eventbus.consumers import Consumer
+from identity_project.eventbus.envelope import Delivered
 from notification import channels, services
 
 # What each event does (who, which channel, which template, thresholds) is data, the
@@ -163,22 +160,7 @@ def compliance_violation(delivered: Delivered) -> None:
     services.notify(delivered=delivered)
 
 
-class DeliveryReplay(Consumer):
-    """The consumer named in the dead letters of e-mails that could not be sent.
-
-    It subscribes to nothing, so no published event is routed to it; the only messages it
-    gets are replays of its dead letters, and replaying one puts that event's failed e-mails
-    back to pending and sends them."""
-
-    def process(self, envelopes: Sequence[Any], attempt: int) -> list[Failure]:
-        for raw in envelopes:
-            event_id = envelope_event_id(raw)
-            if event_id is not None:
-                channels.failed_retry(event_id=event_id)
-        return []
-
-    def consume(self, task: Task, envelopes: list[dict[str, Any]]) -> None:
-        self.process(envelopes, task.request.retries)
-
-
-delivery_replay = DeliveryReplay(channels.DEAD_LETTER_CONSUMER, queue=routing.NOTIFICATION)
+@deadletters.redriver(channels.DEAD_LETTER_CONSUMER)
+def _resend_failed_emails(event_id: uuid.UUID) -> int:
+    """The replay of an e-mail's dead letter: the event's failed e-mails are sent again."""
+    return channels.failed_retry(event_id=event_id)

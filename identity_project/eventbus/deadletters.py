@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -28,6 +29,25 @@ class NotSubscribed(PermanentError):
 
 class DeadLetterError(Exception):
     """A replay or discard that cannot be done (wrong status, broker unreachable)."""
+
+
+# Work done after an event was applied (an e-mail, a webhook) is dead-lettered under a name of its
+# own ("notification.delivery", "integration.webhook"), not the consumer's: its consumer has
+# applied the event and would skip it if it were sent again. Replaying such a letter calls the
+# redriver registered for that name, which puts the event's failed work back to be done.
+Redriver = Callable[[uuid.UUID], int]
+_redrivers: dict[str, Redriver] = {}
+
+
+def redriver(name: str) -> Callable[[Redriver], Redriver]:
+    """Register the function that replays the dead letters stored under `name`: given the event
+    id, it re-arms that event's failed work and returns how many pieces it re-armed."""
+
+    def register(function: Redriver) -> Redriver:
+        _redrivers[name] = function
+        return function
+
+    return register
 
 
 def _key(envelope: Any) -> uuid.UUID:
@@ -81,10 +101,24 @@ def store(
 
 
 def replay(letter: DeadLetter) -> DeadLetter:
-    """Send the event again to its consumer, with fresh retries. Applying it stays idempotent:
-    an event its consumer has already applied changes nothing."""
+    """Send the event again to its consumer, with fresh retries (applying it stays idempotent: an
+    event its consumer has already applied changes nothing); or, for work dead-lettered under a
+    redriver's name, put that event's failed work back to be done."""
     if letter.status == DeadLetter.Status.DISCARDED:
         raise DeadLetterError("a discarded dead letter cannot be replayed")
+    if letter.consumer in _redrivers:
+        _redrive(letter)
+    else:
+        _send_again(letter)
+    DeadLetter.objects.filter(pk=letter.pk).update(
+        status=DeadLetter.Status.REPLAYED, replay_count=letter.replay_count + 1, updated_at=timezone.now()
+    )
+    letter.refresh_from_db()
+    log.info("dead_letter.replayed", **_log_fields(letter))
+    return letter
+
+
+def _send_again(letter: DeadLetter) -> None:
     try:
         consumer = consumers.get_consumer(letter.consumer)
     except KeyError:
@@ -96,12 +130,12 @@ def replay(letter: DeadLetter) -> DeadLetter:
         consumer.send(envelopes, queue=queue)
     except Exception as exc:
         raise DeadLetterError(f"the broker refused the replay: {exc}") from exc
-    DeadLetter.objects.filter(pk=letter.pk).update(
-        status=DeadLetter.Status.REPLAYED, replay_count=letter.replay_count + 1, updated_at=timezone.now()
-    )
-    letter.refresh_from_db()
-    log.info("dead_letter.replayed", **_log_fields(letter))
-    return letter
+
+
+def _redrive(letter: DeadLetter) -> None:
+    """Like an event's replay, a second one changes nothing: the work is no longer failed."""
+    rearmed = _redrivers[letter.consumer](letter.event_id)
+    log.info("dead_letter.redriven", rearmed=rearmed, **_log_fields(letter))
 
 
 def discard(letter: DeadLetter) -> DeadLetter:

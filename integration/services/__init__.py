@@ -1,11 +1,13 @@
 """Writes of the integration app, split by subdomain; the functions callers use, in one place."""
 
 from integration.services.deliveries import (
+    DEAD_LETTER_CONSUMER,
     deliveries_purge,
     deliveries_record,
     deliveries_sweep,
     delivery_attempt,
     delivery_redeliver,
+    failed_redeliver,
     subscription_replay,
     subscription_resume,
 )
@@ -21,12 +23,14 @@ from integration.services.subscriptions import (
 )
 
 __all__ = [
+    "DEAD_LETTER_CONSUMER",
     "SubscriptionInvalid",
     "deliveries_purge",
     "deliveries_record",
     "deliveries_sweep",
     "delivery_attempt",
     "delivery_redeliver",
+    "failed_redeliver",
     "siem_daily_summary",
     "subscription_create",
     "subscription_delete",

@@ -30,6 +30,11 @@ from integration.services.subscriptions import subscription_disable
 
 log = structlog.get_logger(__name__)
 
+# A delivery that spent its retries is dead-lettered under this name, not the consumer's:
+# integration has applied the event (recorded its deliveries) and would skip it if it were sent
+# again; replaying the letter sends the event's failed deliveries again (failed_redeliver).
+DEAD_LETTER_CONSUMER = "integration.webhook"
+
 # Held deliveries one resume task sends before it hands over to a fresh one.
 RESUME_BATCH = 50
 
@@ -172,7 +177,7 @@ def _conclude(delivery: WebhookDelivery, result: AttemptResult, *, probe: bool) 
             last_error=result.describe(),
         )
         deadletters.store(
-            consumer="integration",
+            consumer=DEAD_LETTER_CONSUMER,
             envelope=delivery.envelope,
             reason=DeadLetter.Reason.RETRIES_EXHAUSTED,
             error=f"webhook to subscription {subscription.pk} failed {attempts} times: {result.describe()}",
@@ -279,6 +284,21 @@ def delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     transaction.on_commit(partial(delivery_enqueue, delivery.pk, 0.0), robust=True)
     delivery.refresh_from_db()
     return delivery
+
+
+@transaction.atomic
+def failed_redeliver(*, event_id: uuid.UUID) -> int:
+    """Send an event's failed deliveries again, to every subscription that gave up on it, with
+    fresh retries and the same webhook-ids (the replay of its dead letter); returns how many."""
+    failed = list(
+        WebhookDelivery.objects.filter(event_id=event_id, status=WebhookDelivery.Status.FAILED).values_list(
+            "pk", flat=True
+        )
+    )
+    WebhookDelivery.objects.filter(pk__in=failed).update(**_RESET, held=False, next_attempt_at=timezone.now())
+    for delivery_id in failed:
+        transaction.on_commit(partial(delivery_enqueue, delivery_id, 0.0), robust=True)
+    return len(failed)
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from identity.events import ComplianceViolationDetected, UserRegistered, UserUpdated
 from identity.models import User
+from identity_project.eventbus import deadletters, routing
 from identity_project.eventbus.envelope import decode
 from identity_project.eventbus.models import DeadLetter, OutboxEvent
 from identity_project.eventbus.publisher import publish
@@ -20,6 +21,7 @@ from integration import services
 from integration.circuit import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from integration.models import WebhookDelivery, WebhookSubscription
 from tests.integration.conftest import verify
+from tests.support.queues import take_queued_args
 
 pytestmark = pytest.mark.django_db
 
@@ -165,12 +167,43 @@ def test_spent_retries_on_a_closed_circuit_dead_letter_the_delivery_and_publish_
 
     # then it is failed and dead-lettered with its envelope, and no event was published about it
     delivery.refresh_from_db()
-    letter = DeadLetter.objects.get(consumer="integration", event_id=delivery.event_id)
+    letter = DeadLetter.objects.get(consumer="integration.webhook", event_id=delivery.event_id)
     assert countdown is None
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("failed", 1, "HTTP 503")
     assert (letter.reason, letter.envelope) == ("retries_exhausted", delivery.envelope)
     assert str(subscription.pk) in letter.error
     assert OutboxEvent.objects.count() == events_before
+
+
+def test_replaying_a_webhook_dead_letter_sends_the_event_again_to_each_subscription_that_gave_up(
+    receiver, settings, django_capture_on_commit_callbacks
+):
+    # given two subscriptions that gave up on one event, and one that got it
+    settings.WEBHOOK_MAX_RETRIES = 0
+    settings.WEBHOOK_CIRCUIT_THRESHOLD = 10
+    for path in ("/first", "/second", "/fine"):
+        services.subscription_create(url=receiver.url(path), event_types=["*"])
+    deliveries = record(UserRegistered(user_id=uuid.uuid4(), email="g@example.com", method="self"))
+    for delivery in deliveries:
+        receiver.mode = "ok" if delivery.subscription.url.endswith("/fine") else "unavailable"
+        services.delivery_attempt(delivery_id=delivery.pk)
+    [letter] = DeadLetter.objects.filter(consumer="integration.webhook")
+    failed = sorted(d.pk for d in WebhookDelivery.objects.filter(status="failed"))
+    assert len(failed) == 2
+
+    # when the receiver is back and the dead letter is replayed
+    receiver.mode = "ok"
+    with django_capture_on_commit_callbacks(execute=True):
+        deadletters.replay(letter)
+
+    # then both failed deliveries are pending with fresh attempts, a send task is queued for each,
+    # and run, they reach their receivers (at the second try); the delivered one is not sent again
+    assert sorted(take_queued_args(routing.INTEGRATION, "integration.deliver")) == failed
+    assert WebhookDelivery.objects.filter(pk__in=failed, status="pending", attempts=0).count() == 2
+    for delivery_id in failed:
+        services.delivery_attempt(delivery_id=delivery_id)
+    assert WebhookDelivery.objects.filter(status="delivered").count() == 3
+    assert [len(receiver.received(path)) for path in ("/first", "/second", "/fine")] == [2, 2, 1]
 
 
 def test_finished_deliveries_past_the_retention_are_purged_and_pending_ones_kept(settings):

@@ -19,12 +19,13 @@ from identity.events import (
     TokenFamilyRevoked,
 )
 from identity.models import User
-from identity_project.eventbus import routing
+from identity_project.eventbus import deadletters, routing
 from identity_project.eventbus.models import DeadLetter
 from identity_project.eventbus.publisher import publish
 from notification import channels, services
-from notification.consumer import delivery_replay, notification
+from notification.consumer import notification
 from notification.models import Delivery, Notification, NotificationRule, Preference
+from tests.support.queues import take_queued_args
 
 pytestmark = pytest.mark.django_db
 
@@ -276,10 +277,17 @@ def test_a_refused_mail_is_failed_dead_lettered_and_sent_again_by_the_replay(
     letter = DeadLetter.objects.get(consumer="notification.delivery")
     assert (str(letter.event_id), letter.reason) == (envelope["event_id"], "permanent")
 
+    # when the dead letter is replayed (from the admin or the API, in the web process)
     monkeypatch.undo()
     with django_capture_on_commit_callbacks(execute=True):
-        delivery_replay.process([letter.envelope], 0)
+        deadletters.replay(letter)
 
+    # then the e-mail is pending again with fresh attempts, and a send task for it is queued on
+    # the urgent lane; run by a worker, it sends the mail
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("pending", 0)
+    assert take_queued_args(routing.NOTIFICATION_URGENT, "notification.send_delivery") == [delivery.pk]
+    channels.delivery_send(delivery_id=delivery.pk)
     delivery.refresh_from_db()
     assert delivery.status == "sent"
     assert [m.subject for m in mail.outbox if "Suspicious" in m.subject] == [
