@@ -94,7 +94,7 @@ def receiver(webhook_settings):  # noqa: F811 - the fixture imported above
 
     endpoint = WebhookReceiver()
     endpoint.start()
-    subscription_create(url=endpoint.url, event_types=["identity.role.assigned_to_user"])
+    subscription_create(url=endpoint.url(), event_types=["identity.role.assigned_to_user"])
     yield endpoint
     endpoint.stop()
 

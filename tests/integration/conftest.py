@@ -5,17 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import socket
-import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import purge_queues
 from tests.recording.records import record
+from tests.support.http_receiver import LoopbackReceiver
 from tests.support.processes import service_env, start_worker
 
 CIRCUIT_CACHE_URL = "redis://127.0.0.1:6379/14"
@@ -40,63 +38,32 @@ class Received:
     body: bytes
 
 
-class Receiver:
-    """An HTTP endpoint on 127.0.0.1 whose answer the test switches: ok (200), unavailable (503),
-    gone (410), redirect (302 to /elsewhere), slow (answers after the webhook timeout); stop()
-    makes it refuse connections, start() brings it back on the same port."""
+class Receiver(LoopbackReceiver):
+    """An endpoint whose answer the test switches: ok (200), unavailable (503), gone (410),
+    redirect (302 to /elsewhere), slow (answers after the webhook timeout); stop() makes it
+    refuse connections, start() brings it back on the same port."""
+
+    STATUS = {"ok": 200, "slow": 200, "unavailable": 503, "gone": 410, "redirect": 302}
 
     def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        super().__init__()
         self.mode = "ok"
         # Answers to give first, one per request, before falling back to `mode`.
         self.script: list[str] = []
         self.requests: list[Received] = []
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
 
     def received(self, path: str = "/hook") -> list[Received]:
         with self._lock:
             return [r for r in self.requests if r.path == path]
 
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                record("webhooks", body.decode(errors="replace"))
-                with receiver._lock:
-                    receiver.requests.append(
-                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                    )
-                    mode = receiver.script.pop(0) if receiver.script else receiver.mode
-                if mode == "slow":
-                    time.sleep(2.5)
-                status = {"ok": 200, "slow": 200, "unavailable": 503, "gone": 410, "redirect": 302}[mode]
-                self.send_response(status)
-                if mode == "redirect":
-                    self.send_header("location", receiver.url("/elsewhere"))
-                self.send_header("content-length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str]]:
+        record("webhooks", body.decode(errors="replace"))
+        with self._lock:
+            self.requests.append(Received(path, headers, body))
+            mode = self.script.pop(0) if self.script else self.mode
+        if mode == "slow":
+            time.sleep(2.5)
+        return self.STATUS[mode], {"location": self.url("/elsewhere")} if mode == "redirect" else {}
 
 
 def verify(secret: str, received: Received) -> bool:
