@@ -160,17 +160,22 @@ def measure_raw_inserts(count: int) -> dict:
 
 def measure_drain(consumer: str, count: int, log_dir: Path, *, concurrency: int = CONCURRENCY) -> dict:
     """Commit `count` events to the outbox, then let the relay and this consumer's worker (alone)
-    take them; the rate comes from the consumer's claim timestamps."""
+    take them; the rate comes from the consumer's claim timestamps. The CPU each process spent
+    per event is read from the filling of the outbox (its COPY is in PostgreSQL's share) to the
+    last event handled; the relay starts first, so that its start-up is over by then."""
     harness.reset()
-    worker = start_worker(consumer, log_dir, concurrency=concurrency)
     relay = start_relay(log_dir)
+    worker = start_worker(consumer, log_dir, concurrency=concurrency)
     try:
-        harness.fill_outbox(harness.sample_envelopes(count))
+        envelopes = harness.sample_envelopes(count)
+        before = harness.cpu_usage(relay, worker)
+        harness.fill_outbox(envelopes)
         wait_until(lambda: harness.processed(consumer) >= count, timeout=600, what=f"{consumer} to drain")
+        after = harness.cpu_usage(relay, worker)
     finally:
         relay.stop()
         worker.stop()
-    return harness.drain_rate(consumer)
+    return harness.drain_rate(consumer) | {"cpu_us": harness.cpu_per_event(before, after, count)}
 
 
 def measure_audit_live(seconds: float, log_dir: Path) -> dict:

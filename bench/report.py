@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -37,19 +38,37 @@ def _top(profile: dict, side: str, count: int = 3) -> str:
     return ", ".join(f"{r['function']} {r['share']:.0%}" for r in rows)
 
 
+CPU_PARTS = ("relay", "worker", "postgresql", "rabbitmq", "total")
+
+
+def drain_cpu(drain: dict) -> dict[str, float] | None:
+    """A drain's CPU per event (µs) for each process, medians of its runs."""
+    measured = [run["cpu_us"] for run in drain["runs"] if "cpu_us" in run]
+    if not measured:
+        return None
+    return {name: round(statistics.median(run[name] for run in measured), 1) for name in CPU_PARTS}
+
+
 def _pipeline_limit(results: dict, cores: int) -> str:
-    """What bounds the drain, from the profile: the CPU the relay and the worker spend per event on
-    a machine whose cores they share with PostgreSQL and RabbitMQ, and their top costs."""
+    """What bounds the audit drain: the CPU each process spends per event on cores they all share
+    (from /proc), against what the COPY baseline spends per row; and the top costs of the relay
+    and the worker as py-spy sampled them (the profile part)."""
+    pipeline = results.get("pipeline")
+    limits = []
+    cpu = drain_cpu(pipeline["summary"]["audit_drain"]) if pipeline else None
+    if cpu:
+        copy_us = round(1e6 / pipeline["summary"]["raw_insert"]["median"], 1)
+        ceiling = round(cores * 1e6 / cpu["total"])
+        limits.append(
+            f"CPU per audited event: relay {cpu['relay']} µs, audit worker {cpu['worker']} µs, "
+            f"PostgreSQL {cpu['postgresql']} µs (the backlog's own COPY into the outbox included), "
+            f"RabbitMQ {cpu['rabbitmq']} µs: {cpu['total']} µs in all, at most ~{ceiling}/s "
+            f"on {cores} cores, where the baseline's COPY takes {copy_us} µs of one core per row"
+        )
     profile = results.get("profile")
-    if not profile:
-        return "no profile in this run"
-    worker, relay = profile["worker"]["us_per_event"], profile["relay"]["us_per_event"]
-    ceiling = round(cores * 1e6 / (worker + relay)) if worker + relay else None
-    return (
-        f"CPU: relay {relay} µs + audit worker {worker} µs per event on {cores} cores, at most "
-        f"~{ceiling}/s before PostgreSQL and RabbitMQ take their share; relay: {_top(profile, 'relay')}; "
-        f"worker: {_top(profile, 'worker')}"
-    )
+    if profile:
+        limits.append(f"py-spy's samples, relay: {_top(profile, 'relay')}; worker: {_top(profile, 'worker')}")
+    return "; ".join(limits) or "no CPU figures in this run"
 
 
 def targets(results: dict, cores: int) -> list[dict]:
@@ -157,6 +176,19 @@ def _pipeline(r: dict) -> list[str]:
         "",
     ]
     lines += _table(["measure", "events/s (median)", "min", "max", "spread", "÷ no-op"], rows)
+    cpu_rows = [
+        [consumer, *cpu.values()]
+        for consumer in ("audit", "notification", "integration")
+        if (cpu := drain_cpu(s[f"{consumer}_drain"]))
+    ]
+    if cpu_rows:
+        lines += [
+            "",
+            "CPU per event during the drains (µs, from /proc; PostgreSQL's includes the backlog's own "
+            "COPY into the outbox, about what a producer's inserts cost):",
+            "",
+            *_table(["drain", "relay", "worker", "PostgreSQL", "RabbitMQ", "in all"], cpu_rows),
+        ]
     live = s["audit_live"]["runs"][0]
     audited = s["audit_drain"]["median"]
     lines += [
