@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from identity.directory import Contact, contact_of, contacts_with_permission
+from identity_project.eventbus.consumers import once_per_message
 from identity_project.eventbus.envelope import Delivered
 from notification import channels
 from notification.models import (
@@ -62,7 +63,7 @@ def notify(*, delivered: Delivered) -> None:
     limit of its recipient and category is folded into the digest."""
     data = delivered.envelope["data"]
     to_send = False
-    for rule in NotificationRule.objects.filter(event_type=delivered.event_class.type, is_active=True):
+    for rule in _active_rules(delivered.event_class.type):
         if any(data.get(field) != value for field, value in rule.conditions.items()):
             continue
         folded, count = False, 1
@@ -77,6 +78,14 @@ def notify(*, delivered: Delivered) -> None:
             to_send |= _record(rule, delivered, contact, folded=folded, count=count)
     if to_send:
         channels.send_after_commit(event_id=delivered.event_id)
+
+
+def _active_rules(event_type: str) -> list[NotificationRule]:
+    """Read once per consumed message: its fifty events would each read the same rows."""
+    return once_per_message(
+        ("notification.rules", event_type),
+        lambda: list(NotificationRule.objects.filter(event_type=event_type, is_active=True)),
+    )
 
 
 def _recipients(rule: NotificationRule, data: dict[str, Any]) -> list[Contact]:

@@ -33,7 +33,8 @@ import contextlib
 import random
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,22 @@ _consumers: dict[str, Consumer] = {}
 
 def all_consumers() -> list[Consumer]:
     return list(_consumers.values())
+
+
+# What the handlers of one message's events read once for them all (see once_per_message).
+_message_memo: ContextVar[dict[Hashable, Any] | None] = ContextVar("message_memo", default=None)
+
+
+def once_per_message(key: Hashable, compute: Callable[[], Any]) -> Any:
+    """`compute()`, once for all the events of the message being consumed (outside a consumer, at
+    every call): for what changes seldom and every event reads, such as notification's rules of
+    an event type. A change made meanwhile is seen from the next message on."""
+    memo = _message_memo.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def get_consumer(name: str) -> Consumer:
@@ -264,6 +281,13 @@ class Consumer:
 
     def process(self, envelopes: Sequence[Any], attempt: int) -> list[Failure]:
         """Apply what can be applied; dead-letter what never can; return what to retry."""
+        token = _message_memo.set({})
+        try:
+            return self._process(envelopes, attempt)
+        finally:
+            _message_memo.reset(token)
+
+    def _process(self, envelopes: Sequence[Any], attempt: int) -> list[Failure]:
         decoded: list[Delivered] = []
         for raw in envelopes:
             try:

@@ -8,6 +8,8 @@ import uuid
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from identity.events import (
@@ -257,6 +259,24 @@ def test_elevation_requests_go_to_the_approvers_but_never_to_the_requester(user,
     [message] = [m for m in mail.outbox if "elevation" in m.subject]
     assert message.to == [approver.email]
     assert "incident 42" in message.body
+
+
+def test_a_message_reads_the_rules_of_its_event_type_once_and_applies_them_to_each_event(
+    user, django_capture_on_commit_callbacks
+):
+    # given a message of five password changes (notification's messages carry up to fifty)
+    envelopes = [
+        publish(PasswordChanged(user_id=user.pk, method="change", sessions_invalidated=0)) for _ in range(5)
+    ]
+
+    # when the consumer processes it
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        assert notification.process(envelopes, 0) == []
+
+    # then each event got its mail, and the rules were read once for the message
+    assert emails(user, "sent").count() == 5
+    rule_reads = [q for q in queries.captured_queries if 'FROM "notification_notificationrule"' in q["sql"]]
+    assert len(rule_reads) == 1
 
 
 def test_a_refused_mail_is_failed_dead_lettered_and_sent_again_by_the_replay(
