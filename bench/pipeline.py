@@ -20,7 +20,6 @@ Measured in one run, so that ratios hold on a shared machine whose absolute spee
 
 from __future__ import annotations
 
-import json
 import time
 from functools import partial
 from pathlib import Path
@@ -83,28 +82,28 @@ def _audit_rows(count: int) -> list[dict]:
     return rows
 
 
-def _values(row: dict, columns: tuple[str, ...]) -> list:
-    return [json.dumps(row[name]) if name == "data" else row[name] for name in columns]
-
-
 def _copy(cursor, table: str, rows: list[dict], columns: tuple[str, ...], batch: int) -> float:
     """COPY `rows` into `table`, one transaction per `batch` rows; returns rows per second."""
+    from audit.services.ingestion import copy_values
+
     started = time.monotonic()
     for start in range(0, len(rows), batch):
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows[start : start + batch]:
-                copy.write_row(_values(row, columns))
+                copy.write_row(copy_values(row, columns))
         cursor.connection.commit()
     return len(rows) / (time.monotonic() - started)
 
 
 def _insert(cursor, table: str, rows: list[dict], columns: tuple[str, ...], batch: int) -> float:
     """INSERT `rows` into `table` (psycopg's executemany, pipelined), one transaction per `batch`."""
+    from audit.services.ingestion import copy_values
+
     placeholders = ", ".join(["%s"] * len(columns))
     statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
     started = time.monotonic()
     for start in range(0, len(rows), batch):
-        cursor.executemany(statement, [_values(row, columns) for row in rows[start : start + batch]])
+        cursor.executemany(statement, [copy_values(row, columns) for row in rows[start : start + batch]])
         cursor.connection.commit()
     return len(rows) / (time.monotonic() - started)
 

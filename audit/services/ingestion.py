@@ -84,7 +84,11 @@ def _already_stored(event_ids: list[uuid.UUID]) -> set[str]:
 
 
 COPY_COLUMNS = ("id", *chain.HASHED_FIELDS, "prev_hash", "hash")
-DATA_COLUMN = COPY_COLUMNS.index("data")
+
+
+def copy_values(row: dict[str, Any], columns: Sequence[str] = COPY_COLUMNS) -> list[Any]:
+    """An entry's values for COPY, in the order of `columns`, its data as JSON text."""
+    return [wire.dumps(row["data"]).decode() if name == "data" else row[name] for name in columns]
 
 
 def _insert(rows: list[dict[str, Any]]) -> None:
@@ -106,9 +110,7 @@ def _insert(rows: list[dict[str, Any]]) -> None:
         statement = f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN"
         with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
             for row in rows:
-                values = [row[name] for name in COPY_COLUMNS]
-                values[DATA_COLUMN] = wire.dumps(row["data"]).decode()
-                copy.write_row(values)
+                copy.write_row(copy_values(row))
 
 
 def _sign_heads(heads: dict[str, AuditChainHead], categories: set[str], now: dt.datetime) -> None:

@@ -275,30 +275,31 @@ def _drain(subscription_id: uuid.UUID) -> float | None:
 _RESET = {"status": WebhookDelivery.Status.PENDING, "attempts": 0, "lease_until": None, "delivered_at": None}
 
 
+def _send_again(delivery_ids: list[int]) -> None:
+    """Pending again, with fresh retries and the same webhook-ids, each sent by a task after commit."""
+    WebhookDelivery.objects.filter(pk__in=delivery_ids).update(
+        **_RESET, held=False, next_attempt_at=timezone.now()
+    )
+    for delivery_id in delivery_ids:
+        transaction.on_commit(partial(delivery_enqueue, delivery_id, 0.0), robust=True)
+
+
 @transaction.atomic
 def delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send it again, with fresh retries and the same webhook-id."""
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        **_RESET, held=False, next_attempt_at=timezone.now()
-    )
-    transaction.on_commit(partial(delivery_enqueue, delivery.pk, 0.0), robust=True)
+    _send_again([delivery.pk])
     delivery.refresh_from_db()
     return delivery
 
 
 @transaction.atomic
 def failed_redeliver(*, event_id: uuid.UUID) -> int:
-    """Send an event's failed deliveries again, to every subscription that gave up on it, with
-    fresh retries and the same webhook-ids (the replay of its dead letter); returns how many."""
-    failed = list(
-        WebhookDelivery.objects.filter(event_id=event_id, status=WebhookDelivery.Status.FAILED).values_list(
-            "pk", flat=True
-        )
-    )
-    WebhookDelivery.objects.filter(pk__in=failed).update(**_RESET, held=False, next_attempt_at=timezone.now())
-    for delivery_id in failed:
-        transaction.on_commit(partial(delivery_enqueue, delivery_id, 0.0), robust=True)
-    return len(failed)
+    """Send an event's failed deliveries again, to every subscription that gave up on it (the
+    replay of its dead letter); returns how many."""
+    failed = WebhookDelivery.objects.filter(event_id=event_id, status=WebhookDelivery.Status.FAILED)
+    delivery_ids = list(failed.values_list("pk", flat=True))
+    _send_again(delivery_ids)
+    return len(delivery_ids)
 
 
 @transaction.atomic
