@@ -1,4 +1,9 @@
-"""The identity event catalog: every event of contract v1 (shared/EVENTS.md), one class each."""
+"""The identity event catalog: every event of contract v2 (shared/EVENTS.md), one class each.
+
+An event whose contract changed keeps its older class (`...V1`, at the end of this module) so that
+envelopes of that version, still in the outbox, a queue, a dead letter or an export, can be read;
+its upcaster turns them into the newest version before any handler sees them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import datetime as dt
 from typing import Any, Literal
 from uuid import UUID
 
-from identity_project.eventbus.catalog import Event
+from identity_project.eventbus.catalog import Event, registry
 
 # --- Authentication and user lifecycle (aggregate "user") ---
 
@@ -26,8 +31,12 @@ class UserUpdated(Event, type="identity.user.updated", aggregate="user"):
     changed_fields: list[str]
 
 
-class UserLoggedIn(Event, type="identity.user.logged_in", aggregate="user"):
-    """A login completed (after MFA, if any was required)."""
+Door = Literal["api", "admin_site"]
+LoginReason = Literal["bad_password", "unknown_user", "locked", "inactive", "ip_blocked"]
+
+
+class UserLoggedIn(Event, type="identity.user.logged_in", aggregate="user", version=2):
+    """A login completed (after MFA, if any was required), through the API or the admin site."""
 
     user_id: UUID
     session_id: UUID
@@ -35,16 +44,28 @@ class UserLoggedIn(Event, type="identity.user.logged_in", aggregate="user"):
     user_agent: str
     mfa_used: bool
     device_id: UUID | None = None
+    door: Door
+    method: Literal["password", "passkey"]
 
 
-class UserLoginFailed(Event, type="identity.user.login_failed", aggregate="user"):
-    """A password step failed; user_id is None when the e-mail matches no account."""
+class UserLoginFailed(Event, type="identity.user.login_failed", aggregate="user", version=2):
+    """A password step failed (a sign-in or a re-authentication); user_id is None when the e-mail
+    matches no account."""
 
     user_id: UUID | None = None
     email_attempted: str
     ip_address: str
     user_agent: str
-    reason: Literal["bad_password", "unknown_user", "locked", "inactive", "ip_blocked"]
+    reason: LoginReason
+    door: Literal["api", "admin_site", "reauthentication"]
+
+
+class UserReauthenticated(Event, type="identity.user.reauthenticated", aggregate="user"):
+    """A signed-in user proved again who they are, before a sensitive change."""
+
+    user_id: UUID
+    session_id: UUID
+    method: Literal["password", "totp", "email", "static", "webauthn"]
 
 
 class SuspiciousLoginDetected(Event, type="identity.suspicious_login.detected", aggregate="user"):
@@ -102,12 +123,12 @@ class PasswordResetRequested(Event, type="identity.password.reset_requested", ag
 # --- Sessions and tokens (aggregate "session", tokens under their session) ---
 
 
-class SessionCreated(Event, type="identity.session.created", aggregate="session"):
+class SessionCreated(Event, type="identity.session.created", aggregate="session", version=2):
     """A login started a session, pending MFA or complete."""
 
     session_id: UUID
     user_id: UUID
-    session_type: Literal["password", "mfa", "refresh"]
+    session_type: Literal["password", "mfa", "refresh", "passkey"]
     requires_mfa: bool
     ip_address: str
     user_agent: str
@@ -271,12 +292,12 @@ class MFAChallengeFailed(
     reason: Literal["invalid_code", "expired", "too_many_attempts", "delivery_failed"]
 
 
-class MFADeviceCreated(Event, type="identity.mfa_device.created", aggregate="user"):
+class MFADeviceCreated(Event, type="identity.mfa_device.created", aggregate="user", version=2):
     """An MFA device enrolment started."""
 
     user_id: UUID
     device_id: str
-    method: Literal["totp", "email", "static"]
+    method: Literal["totp", "email", "static", "webauthn"]
 
 
 class MFADeviceVerified(Event, type="identity.mfa_device.verified", aggregate="user"):
@@ -670,71 +691,67 @@ class ComplianceViolationDetected(
     severity: Literal["low", "medium", "high", "critical"]
 
 
-CATALOG: tuple[type[Event], ...] = (
-    UserRegistered,
-    UserUpdated,
-    UserLoggedIn,
-    UserLoginFailed,
-    SuspiciousLoginDetected,
-    UserLocked,
-    UserUnlocked,
-    UserDeactivated,
-    UserReactivated,
-    PasswordChanged,
-    PasswordResetRequested,
-    SessionCreated,
-    SessionRefreshed,
-    SessionTerminated,
-    SessionExpired,
-    SessionInvalidated,
-    TokenIssued,
-    TokenRefreshed,
-    TokenRevoked,
-    TokenFamilyRevoked,
-    MFAChallengeInitiated,
-    MFADeviceSelected,
-    MFAChallengeIssued,
-    MFAChallengeCompleted,
-    MFAChallengeFailed,
-    MFADeviceCreated,
-    MFADeviceVerified,
-    MFADeviceDisabled,
-    MFACodeVerificationFailed,
-    MFABackupCodesGenerated,
-    DeviceRegistered,
-    DeviceUpdated,
-    DeviceTrusted,
-    DeviceUntrusted,
-    DeviceRevoked,
-    RoleCreated,
-    RoleUpdated,
-    RoleDeleted,
-    RoleActivated,
-    RoleDeactivated,
-    RoleParentChanged,
-    RoleDefaultChanged,
-    RoleCloned,
-    RoleAssignedToUser,
-    RoleAssignmentUpdated,
-    RoleRevokedFromUser,
-    RoleAssignmentExpired,
-    PermissionCreated,
-    PermissionUpdated,
-    PermissionDeleted,
-    PermissionGrantedToRole,
-    PermissionRevokedFromRole,
-    PermissionGrantedToUser,
-    PermissionGrantUpdated,
-    PermissionRevokedFromUser,
-    PermissionGrantExpired,
-    PermissionCheckDenied,
-    PermissionElevationRequested,
-    PermissionElevationApproved,
-    PermissionElevationDenied,
-    SecurityAlertRaised,
-    IPAllowlisted,
-    IPBlocklisted,
-    IPRuleRemoved,
-    AuditLogCreated,
-    ComplianceViolationDetected,
-)
+# --- Contract v1 versions of the events v2 changed, and their upcasters -------------------
+
+
+class UserLoggedInV1(Event, type="identity.user.logged_in", aggregate="user"):
+    """A login completed (after MFA, if any was required)."""
+
+    user_id: UUID
+    session_id: UUID
+    ip_address: str
+    user_agent: str
+    mfa_used: bool
+    device_id: UUID | None = None
+
+
+class UserLoginFailedV1(Event, type="identity.user.login_failed", aggregate="user"):
+    """A password step failed; user_id is None when the e-mail matches no account."""
+
+    user_id: UUID | None = None
+    email_attempted: str
+    ip_address: str
+    user_agent: str
+    reason: LoginReason
+
+
+class SessionCreatedV1(Event, type="identity.session.created", aggregate="session"):
+    """A login started a session, pending MFA or complete."""
+
+    session_id: UUID
+    user_id: UUID
+    session_type: Literal["password", "mfa", "refresh"]
+    requires_mfa: bool
+    ip_address: str
+    user_agent: str
+    expires_at: dt.datetime
+
+
+class MFADeviceCreatedV1(Event, type="identity.mfa_device.created", aggregate="user"):
+    """An MFA device enrolment started."""
+
+    user_id: UUID
+    device_id: str
+    method: Literal["totp", "email", "static"]
+
+
+@registry.upcaster(UserLoggedIn.type, from_version=1)
+def _logged_in_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Before v2 the API was the only door and the password the only method."""
+    return {**data, "door": "api", "method": "password"}
+
+
+@registry.upcaster(UserLoginFailed.type, from_version=1)
+def _login_failed_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "door": "api"}
+
+
+@registry.upcaster(SessionCreated.type, from_version=1)
+@registry.upcaster(MFADeviceCreated.type, from_version=1)
+def _enumeration_widened(data: dict[str, Any]) -> dict[str, Any]:
+    """v2 only added a value to an enumeration: v1 data is valid v2 data."""
+    return data
+
+
+# The events identity publishes, each at its newest version.
+CATALOG: tuple[type[Event], ...] = tuple(registry.events("identity", newest_only=True))

@@ -170,9 +170,15 @@ IDENTITY = {
     # The second factor (identity/services/mfa.py) and trusted browsers.
     "MFA_CHALLENGE_LIFETIME": env.int("IDENTITY_MFA_CHALLENGE_LIFETIME", default=300),
     "MFA_MAX_ATTEMPTS": env.int("IDENTITY_MFA_MAX_ATTEMPTS", default=5),
-    # Failed challenges (each ended by its last wrong code) within the lockout window that lock the
-    # account: counted apart from password failures.
-    "MFA_LOCK_THRESHOLD": env.int("IDENTITY_MFA_LOCK_THRESHOLD", default=3),
+    # Wrong second-factor codes within the lockout window that lock the account: counted per
+    # account across every challenge (finished or abandoned) and re-authentication, apart from
+    # password failures.
+    "MFA_LOCK_THRESHOLD": env.int("IDENTITY_MFA_LOCK_THRESHOLD", default=10),
+    # Staff without a confirmed second factor enrol one before the admin site opens.
+    "ADMIN_REQUIRE_MFA": env.bool("IDENTITY_ADMIN_REQUIRE_MFA", default=not DEBUG),
+    # A sensitive change (a factor added or removed, backup codes, a trusted device, the e-mail)
+    # needs a sign-in or re-authentication this recent (API.md, "Re-authentication").
+    "REAUTH_SECONDS": env.int("IDENTITY_REAUTH_SECONDS", default=600),
     "TRUSTED_DEVICE_DAYS": env.int("IDENTITY_TRUSTED_DEVICE_DAYS", default=30),
     "BACKUP_CODES": env.int("IDENTITY_BACKUP_CODES", default=10),
     # Credential stuffing: failures for this many distinct accounts from one address within the
@@ -200,8 +206,8 @@ SIMPLE_JWT = {
 }
 SIMPLE_JWT["SIGNING_KEY"] = SIMPLE_JWT["SIGNING_KEY"] or SECRET_KEY
 
-# django-otp's own growing delays are off: a challenge allows MFA_MAX_ATTEMPTS codes, and failed
-# challenges lock the account (MFA_LOCK_THRESHOLD); e-mail codes are sent once per challenge.
+# django-otp's own growing delays are off: a challenge allows MFA_MAX_ATTEMPTS codes, and wrong
+# codes lock the account (MFA_LOCK_THRESHOLD); e-mail codes are sent once per challenge.
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_EMAIL_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0

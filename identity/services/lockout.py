@@ -1,12 +1,15 @@
 """Brute-force lockout, Keycloak-like, that an attacker cannot turn into a denial of service.
 
-Failures are counted per account and per (account, address), password failures only (the second
-factor has its own counter). THRESHOLD failures within WINDOW lock the account for
+Failures are counted per account and per (account, address), whatever the door (the API, the
+admin site, a re-authentication). Password failures: THRESHOLD within WINDOW lock the account for
 BASE * 2**(locks so far); after MAX_TEMPORARY_LOCKS the lock lasts until an admin lifts it.
-An address with a recent successful sign-in (NIST 800-63B) is not locked out by failures from
-elsewhere: a too_many_failures lock does not apply to it unless that address failed THRESHOLD
-times itself (or failed MFA_LOCK_THRESHOLD second-factor challenges). Unknown e-mails are
-counted too (in the cache), so a 423 never tells whether an account exists.
+Wrong second-factor codes have their own count, per account across every challenge, finished or
+abandoned: MFA_LOCK_THRESHOLD of them within WINDOW lock the same way.
+An address with a recent successful sign-in (NIST 800-63B; only a whole sign-in, second factor
+included, makes an address known) is not locked out by failures from elsewhere: a
+too_many_failures lock does not apply to it unless that address failed THRESHOLD passwords or
+MFA_LOCK_THRESHOLD codes itself. Unknown e-mails are counted too (in the cache), so a 423 never
+tells whether an account exists.
 """
 
 from __future__ import annotations
@@ -16,14 +19,16 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from identity.events import UserLocked, UserUnlocked
-from identity.models import LoginAttempt, MFAChallenge, User
+from identity.models import LoginAttempt, User
 from identity.services.sessions import sessions_invalidate_for_user
 from identity_project.eventbus.publisher import publish
 
 FAILURE_LOCK = "too_many_failures"
+LOCK_FIELDS = ("locked_at", "locked_until", "lock_reason", "lock_count")
 
 
 def _config(name: str) -> int:
@@ -41,11 +46,19 @@ def is_known_address(user: User, ip_address: str, now: datetime) -> bool:
     ).exists()
 
 
+BAD_CODE = "bad_code"
+
+
 def _failures(
-    user: User, now: datetime, *, ip_address: str | None = None, exclude_known: bool = False
+    user: User,
+    now: datetime,
+    *,
+    reason: str = "bad_password",
+    ip_address: str | None = None,
+    exclude_known: bool = False,
 ) -> int:
     failures = LoginAttempt.objects.filter(
-        user=user, succeeded=False, reason="bad_password", at__gte=_window_start(now)
+        user=user, succeeded=False, reason=reason, at__gte=_window_start(now)
     )
     if ip_address is not None:
         failures = failures.filter(ip_address=ip_address)
@@ -62,15 +75,9 @@ def lock_applies(user: User, ip_address: str, now: datetime) -> bool:
         return False
     if user.lock_reason != FAILURE_LOCK or not is_known_address(user, ip_address, now):
         return True
-    failed_challenges = MFAChallenge.objects.filter(
-        user=user,
-        status=MFAChallenge.Status.FAILED,
-        created_at__gte=_window_start(now),
-        session__ip_address=ip_address,
-    ).count()
-    return _failures(user, now, ip_address=ip_address) >= _config(
-        "LOCKOUT_THRESHOLD"
-    ) or failed_challenges >= _config("MFA_LOCK_THRESHOLD")
+    return _failures(user, now, ip_address=ip_address) >= _config("LOCKOUT_THRESHOLD") or _failures(
+        user, now, reason=BAD_CODE, ip_address=ip_address
+    ) >= _config("MFA_LOCK_THRESHOLD")
 
 
 def lapse_if_due(user: User, now: datetime) -> None:
@@ -92,9 +99,24 @@ def after_password_failure(user: User, ip_address: str, now: datetime) -> None:
         user_lock(user=user, reason=FAILURE_LOCK, now=now)
 
 
+def after_second_factor_failure(user: User, ip_address: str, now: datetime) -> bool:
+    """Record a wrong second-factor code (a sign-in's or a re-authentication's) and lock when the
+    account's wrong codes within the window reach MFA_LOCK_THRESHOLD. True when this locked."""
+    LoginAttempt.objects.create(
+        user=user, email=user.email, ip_address=ip_address, succeeded=False, reason=BAD_CODE, at=now
+    )
+    if user.lock_in_force(now) or _failures(user, now, reason=BAD_CODE) < _config("MFA_LOCK_THRESHOLD"):
+        return False
+    user_lock(user=user, reason=FAILURE_LOCK, now=now)
+    return True
+
+
+@transaction.atomic
 def user_lock(*, user: User, reason: str, now: datetime | None = None) -> None:
     """Lock for a period that doubles with each lock, or until an admin unlocks (admin locks,
-    and failure locks past MAX_TEMPORARY_LOCKS). Admin and suspicious locks end the sessions."""
+    and failure locks past MAX_TEMPORARY_LOCKS). Admin and suspicious locks end every session
+    and token family of the user in the same transaction."""
+    user.refresh_from_db(from_queryset=User.objects.select_for_update(), fields=LOCK_FIELDS)
     now = now or timezone.now()
     temporary = reason == "suspicious" or (
         reason == FAILURE_LOCK and user.lock_count < _config("LOCKOUT_MAX_TEMPORARY_LOCKS")
@@ -102,14 +124,16 @@ def user_lock(*, user: User, reason: str, now: datetime | None = None) -> None:
     until = now + timedelta(seconds=_config("LOCKOUT_BASE") * 2**user.lock_count) if temporary else None
     user.locked_at, user.locked_until, user.lock_reason = now, until, reason
     user.lock_count += 1
-    user.save(update_fields=["locked_at", "locked_until", "lock_reason", "lock_count"])
+    user.save(update_fields=LOCK_FIELDS)
     publish(UserLocked(user_id=user.id, reason=reason, locked_until=until))
     if reason != FAILURE_LOCK:
         sessions_invalidate_for_user(user=user, reason="user_locked")
 
 
+@transaction.atomic
 def user_unlock(*, user: User, reason: str) -> bool:
     """Lift a lock (admin, password reset); False when there was none."""
+    user.refresh_from_db(from_queryset=User.objects.select_for_update(), fields=LOCK_FIELDS)
     if user.locked_at is None:
         return False
     _clear(user, reason=reason)

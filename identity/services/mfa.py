@@ -18,7 +18,7 @@ from django_otp.plugins.otp_email.models import EmailDevice
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from identity.errors import IdentityError, NotFound
+from identity.errors import AccountLocked, IdentityError, NotFound
 from identity.events import (
     MFABackupCodesGenerated,
     MFAChallengeCompleted,
@@ -264,34 +264,33 @@ def _fail(challenge: MFAChallenge, reason: str) -> None:
     session_end(session=challenge.session, reason="mfa_failed")
 
 
-def _count_toward_lockout(user: User) -> None:
-    """Failed challenges are counted apart from password failures; enough of them lock."""
-    now = timezone.now()
-    window = now - timedelta(seconds=settings.IDENTITY["LOCKOUT_WINDOW"])
-    failed = MFAChallenge.objects.filter(user=user, status=MFAChallenge.Status.FAILED, created_at__gte=window)
-    if failed.count() >= settings.IDENTITY["MFA_LOCK_THRESHOLD"] and not user.lock_in_force(now):
-        lockout.user_lock(
-            user=User.objects.select_for_update().get(pk=user.pk), reason="too_many_failures", now=now
-        )
-        security_alert_raise(
-            incident=f"mfa-burst:{user.id}",
-            severity="high",
-            category="mfa_failures",
-            summary="Several sign-ins failed at the second factor: the account is locked for a while.",
-            user_id=user.id,
-        )
+def _wrong_code(challenge: MFAChallenge) -> bool:
+    """Count a wrong code toward the account's lock (across challenges, abandoned or not);
+    True when it locked the account."""
+    user = challenge.user
+    if not lockout.after_second_factor_failure(user, challenge.session.ip_address, timezone.now()):
+        return False
+    security_alert_raise(
+        incident=f"mfa-burst:{user.id}",
+        severity="high",
+        category="mfa_failures",
+        summary="Many wrong second-factor codes: the account is locked for a while.",
+        user_id=user.id,
+    )
+    return True
 
 
-def _verifies(challenge: MFAChallenge, code: str) -> bool:
+def _matching_device(challenge: MFAChallenge, code: str):
+    """The device the code is good for (the selected one, else any second factor, else a backup
+    code), or None."""
     user = challenge.user
     candidates = (
         [device_by_key(user, challenge.device_id, confirmed=True)]
         if challenge.device_id
         else second_factors(user)
     )
-    if any(device.verify_token(code) for device in candidates):
-        return True
-    return any(device.verify_token(code) for device in StaticDevice.objects.filter(user=user, confirmed=True))
+    candidates += list(StaticDevice.objects.filter(user=user, confirmed=True))
+    return next((device for device in candidates if device.verify_token(code)), None)
 
 
 @dataclass(frozen=True)
@@ -315,18 +314,26 @@ def challenge_verify(*, challenge_id, code: str) -> MFAChallenge:
 @transaction.atomic
 def _verify(*, challenge_id, code: str) -> Verification:
     challenge = _pending(challenge_id)
-    if challenge.status != MFAChallenge.Status.PENDING:
+    now = timezone.now()
+    if (
+        challenge.status != MFAChallenge.Status.PENDING
+        or challenge.session.status != AuthSession.Status.PENDING_MFA
+    ):
         return Verification(challenge, ChallengeGone())
-    if challenge.expires_at <= timezone.now():
+    if challenge.expires_at <= now:
         _fail(challenge, "expired")
         return Verification(challenge, ChallengeGone("The challenge has expired."))
-    if _verifies(challenge, code):
+    if lockout.lock_applies(challenge.user, challenge.session.ip_address, now):
+        return Verification(challenge, AccountLocked())
+    device = _matching_device(challenge, code)
+    if device is not None:
         challenge.status = MFAChallenge.Status.COMPLETED
-        challenge.save(update_fields=["status"])
+        challenge.device_id, challenge.method = device_key(device), method_of(device)
+        challenge.save(update_fields=["status", "device_id", "method"])
         publish(
             MFAChallengeCompleted(
                 challenge_id=challenge.id, user_id=challenge.user_id, session_id=challenge.session_id,
-                method=challenge.method or "static", device_id=challenge.device_id or "backup",
+                method=challenge.method, device_id=challenge.device_id,
             )
         )  # fmt: skip
         return Verification(challenge)
@@ -338,10 +345,12 @@ def _verify(*, challenge_id, code: str) -> Verification:
             method=challenge.method or "any", context="challenge", failure_count=challenge.attempts,
         )
     )  # fmt: skip
+    locked = _wrong_code(challenge)
     left = settings.IDENTITY["MFA_MAX_ATTEMPTS"] - challenge.attempts
-    if left <= 0:
+    if locked or left <= 0:
         _fail(challenge, "too_many_attempts")
-        _count_toward_lockout(challenge.user)
+        if locked:
+            return Verification(challenge, AccountLocked())
         return Verification(challenge, ChallengeGone("Too many wrong codes: sign in again."))
     _publish_failed(challenge, "invalid_code")
     return Verification(

@@ -23,7 +23,7 @@ from identity.events import (
     TokenRefreshed,
     TokenRevoked,
 )
-from identity.models import AuthSession, RefreshToken, User
+from identity.models import AuthSession, MFAChallenge, RefreshToken, User
 from identity.selectors import session_is_usable
 from identity.services.sweeps import each_due
 from identity.services.tokens import IssuedTokens, refresh_token_decode, tokens_issue
@@ -47,8 +47,10 @@ def session_start(
     requires_mfa: bool = False,
     session_type: str = "password",
     device=None,
+    with_tokens: bool = True,
 ) -> StartedSession:
-    """Open a session; a complete one gets its tokens now, a pending one after the second factor."""
+    """Open a session; a complete one gets its tokens now (unless `with_tokens` is off: the admin
+    site's sessions live in a Django session), a pending one after the second factor."""
     now = timezone.now()
     session = AuthSession.objects.create(
         user=user,
@@ -72,7 +74,9 @@ def session_start(
             expires_at=session.expires_at,
         )
     )
-    return StartedSession(session=session, tokens=None if requires_mfa else tokens_issue(session=session))
+    return StartedSession(
+        session=session, tokens=tokens_issue(session=session) if with_tokens and not requires_mfa else None
+    )
 
 
 def session_refresh(*, raw_refresh: str) -> IssuedTokens:
@@ -142,6 +146,10 @@ def session_end(*, session: AuthSession, reason: str, revoked_jti: str | None = 
     session.ended_at = now
     session.end_reason = reason
     session.save(update_fields=["status", "ended_at", "end_reason"])
+    # A pending second-factor challenge belongs to its session: it dies with it (410 afterwards).
+    MFAChallenge.objects.filter(session=session, status=MFAChallenge.Status.PENDING).update(
+        status=MFAChallenge.Status.FAILED, failure_reason="session_ended"
+    )
     if revoked_jti:
         publish(
             TokenRevoked(
@@ -196,6 +204,7 @@ def session_revoke(*, session_id: uuid.UUID | str, by_admin: bool, owner: User |
     return session
 
 
+@transaction.atomic
 def sessions_invalidate_for_user(*, user: User, reason: str, keep: AuthSession | None = None) -> int:
     """End every open session of the user (but `keep`); returns how many ended."""
     sessions = (

@@ -241,9 +241,12 @@ class Registry:
     def __len__(self) -> int:
         return len(self._classes)
 
-    def events(self, source: str | None = None) -> Iterator[type[Event]]:
-        for (_, _), cls in sorted(self._classes.items()):
-            if source is None or cls.source == source:
+    def events(self, source: str | None = None, *, newest_only: bool = False) -> Iterator[type[Event]]:
+        """Every registered class, or with `newest_only` only the newest version of each type."""
+        for (type, _), cls in sorted(self._classes.items()):
+            if source is not None and cls.source != source:
+                continue
+            if not newest_only or self.latest(type) is cls:
                 yield cls
 
 

@@ -8,7 +8,8 @@ from identity_project.eventbus.catalog import registry
 from identity_project.eventbus.consumers import all_consumers
 
 
-def catalog_entries(source: str = "identity") -> list[dict[str, Any]]:
+def catalog_entries(source: str = "identity", *, newest_only: bool = True) -> list[dict[str, Any]]:
+    """Each event at its newest version; with `newest_only=False`, every version still readable."""
     consumers = all_consumers()
     return [
         {
@@ -20,5 +21,5 @@ def catalog_entries(source: str = "identity") -> list[dict[str, Any]]:
             "consumers": sorted(c.name for c in consumers if c.subscribes(cls.type)),
             "schema": cls.json_schema(),
         }
-        for cls in registry.events(source)
+        for cls in registry.events(source, newest_only=newest_only)
     ]

@@ -39,29 +39,33 @@ def _sample_v1_to_v2(data: dict) -> dict:
     return {**data, "colour": data["colour"].lower(), "shade": 0}
 
 
-def test_event_catalog_json_lists_the_66_events_with_their_consumers_and_schemas():
+def test_event_catalog_json_lists_the_67_events_at_their_newest_version():
     out = StringIO()
 
     call_command("event_catalog", "--json", stdout=out)
 
     catalog = json.loads(out.getvalue())
-    assert len(catalog) == 66
+    assert len(catalog) == 67
     assert {e["name"] for e in catalog} == {cls.__name__ for cls in events.CATALOG}
     registered = next(e for e in catalog if e["name"] == "UserRegistered")
     assert registered["type"] == "identity.user.registered"
     assert registered["version"] == 1
     assert "audit" in registered["consumers"]
     assert registered["schema"]["required"] == ["user_id", "email", "method"]
+    logged_in = next(e for e in catalog if e["name"] == "UserLoggedIn")
+    assert logged_in["version"] == 2
+    assert logged_in["schema"]["properties"]["door"] == {"enum": ["api", "admin_site"]}
 
 
 def test_event_catalog_exports_one_valid_json_schema_per_event_version(tmp_path):
     call_command("event_catalog", "--json-schema", str(tmp_path), stdout=StringIO())
 
     files = sorted(tmp_path.glob("*.json"))
-    assert len(files) == 66
+    assert len(files) == 67 + 4  # the four events contract v2 changed keep their v1 schema
     for path in files:
         jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text()))
     assert (tmp_path / "identity.token_family.revoked.v1.json").exists()
+    assert {"identity.user.logged_in.v1.json", "identity.user.logged_in.v2.json"} <= {p.name for p in files}
 
 
 @pytest.mark.django_db
@@ -100,6 +104,7 @@ def test_an_event_without_an_aggregate_id_is_its_own_aggregate():
             ip_address="192.0.2.1",
             user_agent="curl",
             reason="unknown_user",
+            door="api",
         )
     )
 

@@ -137,27 +137,58 @@ def _backup_codes(user: User) -> list[str]:
     return backup_codes_generate(user=user)
 
 
-def test_the_last_wrong_code_ends_the_pending_session_and_failed_challenges_lock(alice, settings):
+def wrong_code(challenge_id) -> int:
+    return (
+        api()
+        .post("/api/v1/auth/mfa/verify", {"challenge_id": challenge_id, "code": "000000"}, format="json")
+        .status_code
+    )
+
+
+def test_the_last_wrong_code_of_a_challenge_ends_its_pending_session(alice, settings):
     enrol_totp(alice)
     attempts = settings.IDENTITY["MFA_MAX_ATTEMPTS"]
     since = mark()
 
-    for _ in range(settings.IDENTITY["MFA_LOCK_THRESHOLD"]):
-        challenge = login(api(), alice.email).json()["challenge_id"]
-        answers = [
-            api()
-            .post("/api/v1/auth/mfa/verify", {"challenge_id": challenge, "code": "000000"}, format="json")
-            .status_code
-            for _ in range(attempts)
-        ]
-        assert answers == [400] * (attempts - 1) + [410]
-        assert AuthSession.objects.get(mfa_challenge__id=challenge).end_reason == "mfa_failed"
+    challenge = login(api(), alice.email).json()["challenge_id"]
+    answers = [wrong_code(challenge) for _ in range(attempts)]
 
+    assert answers == [400] * (attempts - 1) + [410]
+    assert AuthSession.objects.get(mfa_challenge__id=challenge).end_reason == "mfa_failed"
+    assert types_since(since).count("mfa_challenge.failed") == attempts
+
+
+def test_wrong_codes_lock_the_account_across_abandoned_challenges(alice, settings):
+    """Four wrong codes, a fresh sign-in, and again: every wrong code counts toward the lock, not
+    only those of a challenge that spent its attempts (on main this never locked)."""
+    device = enrol_totp(alice)
+    threshold = settings.IDENTITY["MFA_LOCK_THRESHOLD"]
+    per_challenge = settings.IDENTITY["MFA_MAX_ATTEMPTS"] - 1
+    since = mark()
+
+    answers = []
+    while len(answers) < threshold:
+        challenge = login(api(), alice.email).json()["challenge_id"]
+        answers += [wrong_code(challenge) for _ in range(min(per_challenge, threshold - len(answers)))]
+
+    assert answers == [400] * (threshold - 1) + [423]
     assert login(api(), alice.email).status_code == 423
     types = types_since(since)
-    assert types.count("mfa_challenge.failed") == attempts * settings.IDENTITY["MFA_LOCK_THRESHOLD"]
     assert "user.locked" in types
     assert types.count("security_alert.raised") == 1
+    alice.refresh_from_db()
+    assert alice.lock_reason == "too_many_failures"
+    # a pending challenge opened before the lock does not take even a good code now
+    assert (
+        api()
+        .post(
+            "/api/v1/auth/mfa/verify",
+            {"challenge_id": challenge, "code": totp_code(device, step_offset=1)},
+            format="json",
+        )
+        .status_code
+        == 410
+    )
 
 
 def test_remember_this_device_skips_the_second_factor_there(alice):

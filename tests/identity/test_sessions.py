@@ -50,7 +50,8 @@ def test_registration_then_login_publish_their_events_in_order_under_one_correla
     assert access.data["family_id"] == refresh.data["family_id"]
     assert logged_in.data == {
         "user_id": body["user_id"], "session_id": body["session_id"], "ip_address": "198.51.100.10",
-        "user_agent": "pytest-browser/1.0", "mfa_used": False, "device_id": None,
+        "user_agent": "pytest-browser/1.0", "mfa_used": False, "device_id": None, "door": "api",
+        "method": "password",
     }  # fmt: skip
     assert [e.envelope["sequence"] for e in events if e.envelope["aggregate_type"] == "session"] == [1, 2, 3]
     assert logged_in.envelope["actor"] == {"type": "user", "id": body["user_id"]}

@@ -18,15 +18,17 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, as_json: bool, json_schema: str | None, **options):
-        entries = catalog_entries()
         if json_schema:
+            entries = catalog_entries(newest_only=False)
             folder = Path(json_schema)
             folder.mkdir(parents=True, exist_ok=True)
             for entry in entries:
                 path = folder / f"{entry['type']}.v{entry['version']}.json"
                 path.write_text(_dumps(entry["schema"]) + "\n")
             self.stdout.write(f"wrote {len(entries)} schemas to {folder}")
-        elif as_json:
+            return
+        entries = catalog_entries()
+        if as_json:
             self.stdout.write(_dumps(entries))
         else:
             for entry in entries:
