@@ -50,7 +50,7 @@ def measure_round(*, backlog: int, samples: int, smtp: SmtpServer) -> dict:
                     publish(
                         UserLoggedIn(
                             user_id=routine_user.id, session_id=uuid.uuid4(), ip_address=address,
-                            user_agent="bench", mfa_used=False, device_id=None,
+                            user_agent="bench", mfa_used=False, door="api", method="password", device_id=None,
                         )
                     )  # fmt: skip
         settings.EVENTBUS["FAST_PATH"] = True

@@ -274,6 +274,8 @@ def sample_event():
         ip_address="203.0.113.7",
         user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
         mfa_used=True,
+        door="api",
+        method="password",
         device_id=uuid.uuid4(),
     )
 

@@ -9,7 +9,7 @@ for one request.
 
 from __future__ import annotations
 
-from django.contrib.auth.backends import BaseBackend
+from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.db.models import Q
 from django.utils import timezone
 
@@ -67,9 +67,17 @@ def forget_permissions(user) -> None:
         delattr(user, CACHE_ATTR)
 
 
+class SessionUserBackend(ModelBackend):
+    """Finds the user of a Django session (the admin site's) and answers Django's model
+    permissions; it never checks a password: every door signs in through identity's login
+    service (identity/services/login.py), so `authenticate()` alone opens nothing."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        return None
+
+
 class RoleBackend(BaseBackend):
-    """Answers permission checks only; signing in is the services' business (and ModelBackend's,
-    for the Django admin's login form)."""
+    """Answers permission checks only; signing in is the login service's business."""
 
     def get_all_permissions(self, user_obj, obj=None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

@@ -91,7 +91,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "identity.middleware.AdminActorMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "identity.middleware.BoundSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -142,9 +143,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Signing in to the Django admin: ModelBackend. Permissions: roles and grants (identity/backends.py);
-# Django's own model permissions keep working for the admin site.
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "identity.backends.RoleBackend"]
+# Every door signs in through identity's login service; the first backend only finds a Django
+# session's user and answers Django's model permissions for the admin site, never a password.
+# Permissions: roles and grants (identity/backends.py).
+AUTHENTICATION_BACKENDS = ["identity.backends.SessionUserBackend", "identity.backends.RoleBackend"]
 
 # Sign-in, sessions and lockout (identity/services). Durations in seconds.
 IDENTITY = {
@@ -242,7 +244,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="identity@localhost")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "identity.authentication.SessionJWTAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "identity.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "auth_ip": env.str("THROTTLE_AUTH_IP", default="60/min"),

@@ -15,12 +15,14 @@ class AuthIpThrottle(SimpleRateThrottle):
 
 
 class AuthAccountThrottle(SimpleRateThrottle):
-    """Keyed by the e-mail tried, whether or not an account has it (no enumeration)."""
+    """Keyed by the e-mail tried, whether or not an account has it (no enumeration): an API body's
+    `email`, or the admin site's login form's `username`."""
 
     scope = "auth_account"
 
     def get_cache_key(self, request, view):
-        email = request.data.get("email") if hasattr(request.data, "get") else None
+        body = request.data if hasattr(request, "data") else {"email": request.POST.get("username")}
+        email = body.get("email") if hasattr(body, "get") else None
         if not isinstance(email, str) or not email:
             return None
         ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()

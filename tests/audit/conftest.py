@@ -41,6 +41,8 @@ def logged_in(user_id: uuid.UUID | None = None, **context) -> dict:
             ip_address="203.0.113.7",
             user_agent="pytest",
             mfa_used=False,
+            door="api",
+            method="password",
         ),
         **context,
     )

@@ -12,13 +12,16 @@ from audit.services.ingestion import entries_append
 from identity import events
 from identity.models import User
 from tests.audit.conftest import envelope, logged_in, token_issued, user_locked
+from tests.support.admin_site import admin_sign_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def staff(client):
-    client.force_login(User.objects.create_superuser("admin@example.com", "an-admin-password"))
+    admin_sign_in(
+        client, User.objects.create_superuser("admin@example.com", "an-admin-password"), "an-admin-password"
+    )
     return client
 
 

@@ -21,6 +21,7 @@ from identity_project.eventbus import deadletters
 from identity_project.eventbus.models import DeadLetter
 from identity_project.eventbus.publisher import publish
 from tests.conftest import wait_for
+from tests.support.admin_site import authenticator, next_code
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -39,8 +40,8 @@ def an_event_never_delivered() -> dict:
 def test_an_administrator_edits_a_role_sees_it_audited_and_replays_a_dead_letter(
     live_server, worker, relay, browser
 ):
-    # given an administrator, a role and an event dead-lettered by audit
-    User.objects.create_superuser(EMAIL, PASSWORD)
+    # given an administrator with an authenticator, a role and an event dead-lettered by audit
+    device = authenticator(User.objects.create_superuser(EMAIL, PASSWORD))
     role = roles.role_create(
         name="support", description="First line", parent=None, is_default=False, is_privileged=False
     )
@@ -55,11 +56,15 @@ def test_an_administrator_edits_a_role_sees_it_audited_and_replays_a_dead_letter
     )
     admin = f"{live_server.url}/admin/"
 
-    # when the administrator signs in and changes the role's description
+    # when the administrator signs in with the password and a TOTP code, and changes the role's
+    # description
     def sign_in(page) -> str:
         page.goto(admin)
         page.fill("#id_username", EMAIL)
         page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_selector("#second-factor")
+        page.fill("#id_code", code)
         page.click("input[type=submit]")
         page.wait_for_url(admin)
         return page.inner_text("#content")
@@ -70,6 +75,7 @@ def test_an_administrator_edits_a_role_sees_it_audited_and_replays_a_dead_letter
         page.click("input[name=_save]")
         return page.inner_text("ul.messagelist")
 
+    code = next_code(device)
     index = browser(sign_in)
     saved = browser(edit_role)
 

@@ -41,6 +41,8 @@ def _bulk_event(users: list[User], i: int):
         ip_address="203.0.113.7",
         user_agent="chaos/1.0",
         mfa_used=False,
+        door="api",
+        method="password",
         device_id=None,
     )
 

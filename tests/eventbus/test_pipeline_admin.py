@@ -16,6 +16,7 @@ from identity.models import Permission, PermissionGrant, User
 from identity_project.eventbus import charts, deadletters, timeline
 from identity_project.eventbus.models import DeadLetter, OutboxEvent, ProcessedEvent
 from identity_project.eventbus.publisher import publish
+from tests.support.admin_site import admin_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -27,9 +28,7 @@ def staff(email: str, *codenames: str) -> Client:
     for codename in codenames:
         permission, _ = Permission.objects.get_or_create(codename=codename, defaults={"name": codename})
         PermissionGrant.objects.create(user=user, permission=permission)
-    client = Client()
-    client.force_login(user)
-    return client
+    return admin_sign_in(Client(), user, "a-staff-password")
 
 
 def committed_event(*, handled_after_ms: float, consumer: str = "audit") -> dict:

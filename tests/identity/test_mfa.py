@@ -26,6 +26,7 @@ from tests.identity.support import (
     published_since,
     types_since,
 )
+from tests.support.admin_site import admin_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -260,7 +261,7 @@ def test_an_email_code_is_sent_by_identitys_consumer_and_an_undeliverable_one_en
 def test_an_admin_resets_the_second_factor_in_the_django_admin(client, alice, admin_user):
     enrol_totp(alice)
     _backup_codes(alice)
-    client.force_login(admin_user)
+    admin_sign_in(client, admin_user, PASSWORD)
     since = mark()
 
     client.post("/admin/identity/user/", {"action": "reset_mfa", "_selected_action": [alice.pk]})

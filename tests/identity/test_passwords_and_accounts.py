@@ -22,6 +22,7 @@ from tests.identity.support import (
     published_since,
     types_since,
 )
+from tests.support.admin_site import admin_sign_in
 from tests.support.processes import start_worker, wait_for
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +124,7 @@ def test_deactivation_and_deletion_stop_every_token_at_once(alice):
 
 
 def test_the_django_admin_publishes_the_same_events_as_the_api(client, alice, admin_user):
-    client.force_login(admin_user)
+    admin_sign_in(client, admin_user, PASSWORD)
     changelist = reverse("admin:identity_user_changelist")
     since = mark()
 

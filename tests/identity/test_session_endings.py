@@ -11,6 +11,7 @@ from identity.models import AuthSession, MFAChallenge, User
 from identity.services.accounts import user_register
 from tests.identity.support import PASSWORD, api, bearer, login, mark, types_since
 from tests.identity.test_mfa import enrol_totp, totp_code
+from tests.support.admin_site import admin_sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,8 +48,7 @@ def test_an_admin_lock_answers_200_and_ends_the_users_tokens_at_once(alice, oper
 
 def test_the_admin_sites_lock_action_ends_the_users_sessions(alice, client):
     tokens = login(api(), alice.email).json()
-    admin = User.objects.create_superuser("root@example.com", PASSWORD)
-    client.force_login(admin)
+    admin_sign_in(client, User.objects.create_superuser("root@example.com", PASSWORD), PASSWORD)
 
     client.post("/admin/identity/user/", {"action": "lock_users", "_selected_action": [alice.pk]})
 

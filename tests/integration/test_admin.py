@@ -8,13 +8,18 @@ from django.urls import reverse
 from identity.models import User
 from integration import services
 from integration.models import WebhookSubscription
+from tests.support.admin_site import admin_sign_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def admin_client(client, webhook_settings):
-    client.force_login(User.objects.create_superuser("root@example.com", "a-long-admin-password"))
+    admin_sign_in(
+        client,
+        User.objects.create_superuser("root@example.com", "a-long-admin-password"),
+        "a-long-admin-password",
+    )
     return client
 
 

@@ -16,6 +16,7 @@ from identity_project.eventbus.publisher import publish
 from integration import selectors, services, signing
 from integration.models import WebhookDelivery, WebhookSubscription
 from tests.integration.conftest import Received, verify
+from tests.support.admin_site import admin_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,11 @@ WEBHOOKS = "/api/v1/integration/webhooks"
 
 @pytest.fixture
 def admin_client(client, webhook_settings):
-    client.force_login(User.objects.create_superuser("root@example.com", "a-long-admin-password"))
+    admin_sign_in(
+        client,
+        User.objects.create_superuser("root@example.com", "a-long-admin-password"),
+        "a-long-admin-password",
+    )
     return client
 
 
@@ -133,7 +138,11 @@ def test_a_rotated_secret_signs_beside_the_old_one_until_the_grace_period_ends(a
 
 
 def test_the_api_needs_the_manage_webhooks_permission(client, webhook_settings):
-    client.force_login(User.objects.create_user("someone@example.com", "a-long-user-password"))
+    admin_sign_in(
+        client,
+        User.objects.create_user("someone@example.com", "a-long-user-password", is_staff=True),
+        "a-long-user-password",
+    )
 
     response = client.get(WEBHOOKS)
 

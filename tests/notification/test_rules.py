@@ -27,6 +27,7 @@ from identity_project.eventbus.publisher import publish
 from notification import channels, services
 from notification.consumer import notification
 from notification.models import Delivery, Notification, NotificationRule, Preference
+from tests.support.admin_site import admin_sign_in
 from tests.support.queues import take_queued_args
 
 pytestmark = pytest.mark.django_db
@@ -343,7 +344,7 @@ def test_the_sweep_sends_an_email_its_after_commit_send_never_sent(user, setting
 
 def test_the_admin_lists_rules_and_deliveries_with_their_status(user, deliver, client):
     admin = User.objects.create_superuser("root@example.com", "a-long-test-password")
-    client.force_login(admin)
+    admin_sign_in(client, admin, "a-long-test-password")
     deliver(PasswordChanged(user_id=user.pk, method="change", sessions_invalidated=0))
 
     rules = client.get("/admin/notification/notificationrule/")
