@@ -217,8 +217,26 @@ class RoleAdmin(admin.ModelAdmin):
         _each(self, request, queryset, lambda r: roles.role_clone(role=r, name=f"{r.name} (copy)"), "cloned")
 
 
+class PermissionAdminForm(forms.ModelForm):
+    """The fields the services edit; the codename is refused here as they refuse it, so the admin
+    shows why."""
+
+    class Meta:
+        model = Permission
+        fields = grants.EDITABLE
+
+    def clean_codename(self):
+        codename = self.cleaned_data["codename"]
+        try:
+            grants.codename_validate(codename)
+        except IdentityError as exc:
+            raise forms.ValidationError(exc.fields["codename"]) from exc
+        return codename
+
+
 @admin.register(Permission)
 class PermissionAdmin(admin.ModelAdmin):
+    form = PermissionAdminForm
     list_display = ("codename", "name")
     search_fields = ("codename", "name")
 

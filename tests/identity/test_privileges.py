@@ -1,0 +1,112 @@
+"""Privileges: every way in (API, Django admin) keeps our permissions apart from Django's model
+permissions."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission as DjangoPermission
+
+from identity.models import Permission, User
+from identity.services import grants
+from tests.identity.support import PASSWORD, api, bearer, login, mark, types_since
+
+pytestmark = pytest.mark.django_db
+
+USERS = "/admin/identity/user/"
+
+
+def operator_with(*codenames: str, django: tuple[str, ...] = (), email="operator@example.com") -> User:
+    """A staff non-superuser holding our `codenames` (grants) and Django's `django` permissions
+    (`app_label.codename`, through ModelBackend)."""
+    operator = User.objects.create_user(email, PASSWORD, is_staff=True)
+    for codename in codenames:
+        grants.permission_grant(user=operator, permission=Permission.objects.get(codename=codename))
+    for name in django:
+        app_label, codename = name.split(".")
+        operator.user_permissions.add(
+            DjangoPermission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return User.objects.get(pk=operator.pk)
+
+
+def sign_in(user: User):
+    return bearer(login(api(), user.email).json()["access"])
+
+
+def assert_refused(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "fields"}
+    assert body["error"]["code"] == code
+
+
+# --- our codenames are not Django's ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("codename", ["identity.change_user", "auth.add_group", "identity.view_permission"])
+def test_the_api_refuses_to_create_a_permission_named_like_a_django_model_permission(codename):
+    operator = operator_with("identity.manage_permissions")
+    client = sign_in(operator)
+    since = mark()
+
+    response = client.post(
+        "/api/v1/admin/permissions", {"codename": codename, "name": "Sneaky"}, format="json"
+    )
+
+    assert_refused(response, 400, "validation_error")
+    assert list(response.json()["error"]["fields"]) == ["codename"]
+    assert not Permission.objects.filter(codename=codename).exists()
+    assert types_since(since) == []
+
+
+def test_the_api_refuses_to_rename_a_permission_to_a_django_model_permission():
+    operator = operator_with("identity.manage_permissions")
+    permission = grants.permission_create(codename="tests.harmless", name="Harmless")
+    client = sign_in(operator)
+    since = mark()
+
+    response = client.patch(
+        f"/api/v1/admin/permissions/{permission.id}", {"codename": "identity.change_user"}, format="json"
+    )
+
+    assert_refused(response, 400, "validation_error")
+    assert Permission.objects.get(pk=permission.pk).codename == "tests.harmless"
+    assert types_since(since) == []
+
+
+def test_the_django_admin_refuses_a_permission_named_like_a_django_model_permission(client, admin_user):
+    client.force_login(admin_user)
+    since = mark()
+
+    response = client.post(
+        "/admin/identity/permission/add/",
+        {
+            "codename": "identity.change_user",
+            "name": "Sneaky",
+            "created_at_0": "2025-01-01",
+            "created_at_1": "12:00:00",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "codename" in response.context["adminform"].form.errors
+    assert not Permission.objects.filter(codename="identity.change_user").exists()
+    assert types_since(since) == []
+
+
+def test_a_row_named_like_a_django_model_permission_grants_nothing(client):
+    # given a permission row named like Django's change_user, there from before the rule
+    sneaky = Permission.objects.create(codename="identity.change_user", name="Sneaky")
+    operator = operator_with("audit.view_auditlog")
+    grants.permission_grant(user=operator, permission=sneaky)
+    client.force_login(operator)
+
+    # when the operator opens the Django admin's users and asks for its permissions
+    changelist = client.get(USERS)
+    me = sign_in(operator).get("/api/v1/me").json()
+
+    # then Django's permission is not held, and ours (declared in a model's Meta) still is
+    assert changelist.status_code == 403
+    assert "identity.change_user" not in me["permissions"]
+    assert "audit.view_auditlog" in me["permissions"]
