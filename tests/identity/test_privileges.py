@@ -1,5 +1,5 @@
 """Privileges: every way in (API, Django admin) keeps our permissions apart from Django's model
-permissions."""
+permissions, and staff and superuser status in a superuser's hands."""
 
 from __future__ import annotations
 
@@ -110,3 +110,41 @@ def test_a_row_named_like_a_django_model_permission_grants_nothing(client):
     assert changelist.status_code == 403
     assert "identity.change_user" not in me["permissions"]
     assert "audit.view_auditlog" in me["permissions"]
+
+
+# --- staff and superuser status --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("was_staff", [False, True])
+def test_only_a_superuser_changes_staff_status_through_the_api(was_staff, admin_user):
+    target = User.objects.create_user("target@example.com", PASSWORD, is_staff=was_staff)
+    operator = operator_with("identity.manage_users")
+    since = mark()
+
+    refused = sign_in(operator).patch(
+        f"/api/v1/admin/users/{target.id}", {"is_staff": not was_staff, "full_name": "T"}, format="json"
+    )
+
+    assert_refused(refused, 403, "superuser_required")
+    target.refresh_from_db()
+    assert (target.is_staff, target.full_name) == (was_staff, "")
+    assert "user.updated" not in types_since(since)
+
+    allowed = sign_in(admin_user).patch(
+        f"/api/v1/admin/users/{target.id}", {"is_staff": not was_staff}, format="json"
+    )
+
+    assert allowed.status_code == 200, allowed.content
+    assert User.objects.get(pk=target.pk).is_staff is not was_staff
+
+
+def test_a_non_superuser_may_send_staff_status_unchanged_with_other_edits():
+    target = User.objects.create_user("target@example.com", PASSWORD)
+    operator = operator_with("identity.manage_users")
+
+    response = sign_in(operator).patch(
+        f"/api/v1/admin/users/{target.id}", {"is_staff": False, "full_name": "Target"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert User.objects.get(pk=target.pk).full_name == "Target"
