@@ -87,6 +87,13 @@ class UserAdmin(BaseUserAdmin):
     readonly_fields = ("last_login", "date_joined", "locked_at", "locked_until", "lock_reason", "lock_count")
     inlines = (SessionInline,)
 
+    def get_readonly_fields(self, request, obj=None):
+        """What opens the Django admin or grants in it is a superuser's to change: others see it,
+        and what they post of it is ignored."""
+        if request.user.is_superuser:
+            return self.readonly_fields
+        return (*self.readonly_fields, *accounts.SUPERUSER_FIELDS, "groups", "user_permissions")
+
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else ()
 

@@ -1,13 +1,16 @@
 """Privileges: every way in (API, Django admin) keeps our permissions apart from Django's model
-permissions, and staff and superuser status in a superuser's hands."""
+permissions, and staff and superuser status (and Django's groups and permissions) in a
+superuser's hands."""
 
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 from django.contrib.auth.models import Permission as DjangoPermission
 
 from identity.models import Permission, User
 from identity.services import grants
+from identity.services.accounts import user_register
 from tests.identity.support import PASSWORD, api, bearer, login, mark, types_since
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +151,67 @@ def test_a_non_superuser_may_send_staff_status_unchanged_with_other_edits():
 
     assert response.status_code == 200, response.content
     assert User.objects.get(pk=target.pk).full_name == "Target"
+
+
+# --- the Django admin's user form ------------------------------------------------------------
+
+
+def change_form_post(target: User, **extra) -> dict:
+    """What the user change form posts, with `extra` a crafted addition."""
+    return {
+        "email": target.email,
+        "full_name": "Changed",
+        "is_active": "on",
+        "auth_sessions-TOTAL_FORMS": "0",
+        "auth_sessions-INITIAL_FORMS": "0",
+        "auth_sessions-MIN_NUM_FORMS": "0",
+        "auth_sessions-MAX_NUM_FORMS": "1000",
+        **extra,
+    }
+
+
+def privileges_of(user: User) -> tuple:
+    user = User.objects.get(pk=user.pk)
+    return user.is_staff, user.is_superuser, list(user.groups.all()), list(user.user_permissions.all())
+
+
+def test_a_staff_non_superuser_can_neither_see_nor_post_privilege_fields_in_the_django_admin(client):
+    operator = operator_with(django=("identity.view_user", "identity.change_user"))
+    target = user_register(email="target@example.com", password=PASSWORD)
+    group = Group.objects.create(name="editors")
+    django_permission = DjangoPermission.objects.get(codename="delete_user")
+    client.force_login(operator)
+    page = f"{USERS}{target.pk}/change/"
+
+    shown = client.get(page)
+    response = client.post(
+        page,
+        change_form_post(
+            target,
+            is_staff="on",
+            is_superuser="on",
+            groups=[group.pk],
+            user_permissions=[django_permission.pk],
+        ),
+    )
+
+    assert response.status_code == 302, response.content
+    assert User.objects.get(pk=target.pk).full_name == "Changed"
+    assert privileges_of(target) == (False, False, [], [])
+    assert shown.status_code == 200
+    assert not {"is_staff", "is_superuser", "groups", "user_permissions"} & set(
+        shown.context["adminform"].form.fields
+    )
+
+
+def test_a_superuser_still_grants_privileges_in_the_django_admin(client, admin_user):
+    target = user_register(email="target@example.com", password=PASSWORD)
+    group = Group.objects.create(name="editors")
+    client.force_login(admin_user)
+
+    response = client.post(
+        f"{USERS}{target.pk}/change/", change_form_post(target, is_staff="on", groups=[group.pk])
+    )
+
+    assert response.status_code == 302, response.content
+    assert privileges_of(target) == (True, False, [group], [])
