@@ -1,15 +1,16 @@
 """Privileges: every way in (API, Django admin) keeps our permissions apart from Django's model
 permissions, and staff and superuser status (and Django's groups and permissions) in a
-superuser's hands."""
+superuser's hands, and the admin's actions behind our permissions."""
 
 from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
 from django.contrib.auth.models import Permission as DjangoPermission
+from django_otp.plugins.otp_static.models import StaticDevice
 
-from identity.models import Permission, User
-from identity.services import grants
+from identity.models import AuthSession, ElevationRequest, Permission, User
+from identity.services import elevation, grants, lockout, mfa
 from identity.services.accounts import user_register
 from tests.identity.support import PASSWORD, api, bearer, login, mark, types_since
 
@@ -215,3 +216,102 @@ def test_a_superuser_still_grants_privileges_in_the_django_admin(client, admin_u
 
     assert response.status_code == 302, response.content
     assert privileges_of(target) == (True, False, [group], [])
+
+
+# --- admin actions need our permissions, not Django's ----------------------------------------
+
+
+def _locked(user):
+    lockout.user_lock(user=user, reason="admin")
+
+
+def _inactive(user):
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+
+def _with_backup_codes(user):
+    mfa.backup_codes_generate(user=user)
+
+
+USER_ACTIONS = [
+    ("lock_users", None, lambda u: u.locked_at is None),
+    ("unlock_users", _locked, lambda u: u.locked_at is not None),
+    ("deactivate_users", None, lambda u: u.is_active),
+    ("reactivate_users", _inactive, lambda u: not u.is_active),
+    ("reset_mfa", _with_backup_codes, lambda u: StaticDevice.objects.filter(user=u).exists()),
+]
+
+
+@pytest.mark.parametrize(("action", "arrange", "unchanged"), USER_ACTIONS, ids=[a[0] for a in USER_ACTIONS])
+def test_a_user_action_needs_manage_users_not_djangos_change_user(client, action, arrange, unchanged):
+    # given a staff user with Django's permissions on users, but not ours
+    operator = operator_with(django=("identity.view_user", "identity.change_user"))
+    target = user_register(email="target@example.com", password=PASSWORD)
+    if arrange:
+        arrange(target)
+    client.force_login(operator)
+    since = mark()
+
+    # when the operator looks at the users and posts the action all the same
+    listed = client.get(USERS)
+    client.post(USERS, {"action": action, "_selected_action": [target.pk]})
+
+    # then the action is neither run nor offered
+    assert unchanged(User.objects.get(pk=target.pk))
+    assert types_since(since) == []
+    assert listed.status_code == 200
+    assert f'value="{action}"' not in listed.content.decode()
+
+
+def test_a_user_action_runs_for_a_holder_of_manage_users(client):
+    operator = operator_with("identity.manage_users", django=("identity.view_user",))
+    target = user_register(email="target@example.com", password=PASSWORD)
+    client.force_login(operator)
+
+    listed = client.get(USERS)
+    client.post(USERS, {"action": "lock_users", "_selected_action": [target.pk]})
+
+    assert 'value="lock_users"' in listed.content.decode()
+    assert User.objects.get(pk=target.pk).locked_at is not None
+
+
+@pytest.mark.parametrize("action", ["approve", "deny"])
+def test_deciding_elevation_in_the_admin_needs_approve_elevation(client, action, alice):
+    request = elevation.elevation_request(
+        user=alice, codename="identity.manage_users", justification="incident", duration_seconds=600
+    )
+    without = operator_with(django=("identity.view_elevationrequest", "identity.change_elevationrequest"))
+    holder = operator_with(
+        "identity.approve_elevation", django=("identity.view_elevationrequest",), email="approver@example.com"
+    )
+    changelist = "/admin/identity/elevationrequest/"
+
+    client.force_login(without)
+    client.post(changelist, {"action": action, "_selected_action": [request.pk]})
+    refused = ElevationRequest.objects.get(pk=request.pk).status
+    client.force_login(holder)
+    client.post(changelist, {"action": action, "_selected_action": [request.pk]})
+
+    assert refused == "pending"
+    assert (
+        ElevationRequest.objects.get(pk=request.pk).status
+        == {"approve": "approved", "deny": "denied"}[action]
+    )
+
+
+def test_ending_sessions_in_the_admin_needs_manage_users(client, alice):
+    session_id = login(api(), alice.email).json()["session_id"]
+    without = operator_with(django=("identity.view_authsession", "identity.change_authsession"))
+    holder = operator_with(
+        "identity.manage_users", django=("identity.view_authsession",), email="o2@example.com"
+    )
+    changelist = "/admin/identity/authsession/"
+
+    client.force_login(without)
+    client.post(changelist, {"action": "end_sessions", "_selected_action": [session_id]})
+    refused = AuthSession.objects.get(pk=session_id).status
+    client.force_login(holder)
+    client.post(changelist, {"action": "end_sessions", "_selected_action": [session_id]})
+
+    assert refused == "active"
+    assert AuthSession.objects.get(pk=session_id).status != "active"
