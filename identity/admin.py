@@ -61,8 +61,16 @@ def _each(modeladmin, request, queryset, operation, done: str) -> None:
     modeladmin.message_user(request, f"{count} {done}.", messages.SUCCESS)
 
 
+class ManageUsersActions:
+    """Actions on users and their sessions need our identity.manage_users, not Django's change
+    permission: `@admin.action(permissions=["manage_users"])` asks this."""
+
+    def has_manage_users_permission(self, request) -> bool:
+        return request.user.has_perm("identity.manage_users")
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ManageUsersActions, BaseUserAdmin):
     change_password_form = ServicePasswordChangeForm
     ordering = ("email",)
     list_display = (
@@ -87,36 +95,43 @@ class UserAdmin(BaseUserAdmin):
     readonly_fields = ("last_login", "date_joined", "locked_at", "locked_until", "lock_reason", "lock_count")
     inlines = (SessionInline,)
 
+    def get_readonly_fields(self, request, obj=None):
+        """What opens the Django admin or grants in it is a superuser's to change: others see it,
+        and what they post of it is ignored."""
+        if request.user.is_superuser:
+            return self.readonly_fields
+        return (*self.readonly_fields, *accounts.SUPERUSER_FIELDS, "groups", "user_permissions")
+
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else ()
 
     actions = ("lock_users", "unlock_users", "deactivate_users", "reactivate_users", "reset_mfa")
 
-    @admin.action(description="Lock (until unlocked; sessions end)", permissions=["change"])
+    @admin.action(description="Lock (until unlocked; sessions end)", permissions=["manage_users"])
     def lock_users(self, request, queryset):
         _each(self, request, queryset, lambda u: lockout.user_lock(user=u, reason="admin"), "locked")
 
-    @admin.action(description="Unlock", permissions=["change"])
+    @admin.action(description="Unlock", permissions=["manage_users"])
     def unlock_users(self, request, queryset):
         _each(self, request, queryset, lambda u: lockout.user_unlock(user=u, reason="admin"), "unlocked")
 
-    @admin.action(description="Deactivate (sessions end)", permissions=["change"])
+    @admin.action(description="Deactivate (sessions end)", permissions=["manage_users"])
     def deactivate_users(self, request, queryset):
         _each(
             self, request, queryset, lambda u: accounts.user_deactivate(user=u, reason="admin"), "deactivated"
         )
 
-    @admin.action(description="Reactivate", permissions=["change"])
+    @admin.action(description="Reactivate", permissions=["manage_users"])
     def reactivate_users(self, request, queryset):
         _each(self, request, queryset, lambda u: accounts.user_reactivate(user=u), "reactivated")
 
-    @admin.action(description="Reset the second factor (the user enrols again)", permissions=["change"])
+    @admin.action(description="Reset the second factor (the user enrols again)", permissions=["manage_users"])
     def reset_mfa(self, request, queryset):
         _each(self, request, queryset, lambda u: mfa.mfa_reset(user=u), "reset")
 
 
 @admin.register(AuthSession)
-class AuthSessionAdmin(admin.ModelAdmin):
+class AuthSessionAdmin(ManageUsersActions, admin.ModelAdmin):
     list_display = (
         "id",
         "user",
@@ -138,7 +153,7 @@ class AuthSessionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="End the selected sessions", permissions=["change"])
+    @admin.action(description="End the selected sessions", permissions=["manage_users"])
     def end_sessions(self, request, queryset):
         _each(
             self,
@@ -217,8 +232,26 @@ class RoleAdmin(admin.ModelAdmin):
         _each(self, request, queryset, lambda r: roles.role_clone(role=r, name=f"{r.name} (copy)"), "cloned")
 
 
+class PermissionAdminForm(forms.ModelForm):
+    """The fields the services edit; the codename is refused here as they refuse it, so the admin
+    shows why."""
+
+    class Meta:
+        model = Permission
+        fields = grants.EDITABLE
+
+    def clean_codename(self):
+        codename = self.cleaned_data["codename"]
+        try:
+            grants.codename_validate(codename)
+        except IdentityError as exc:
+            raise forms.ValidationError(exc.fields["codename"]) from exc
+        return codename
+
+
 @admin.register(Permission)
 class PermissionAdmin(admin.ModelAdmin):
+    form = PermissionAdminForm
     list_display = ("codename", "name")
     search_fields = ("codename", "name")
 
@@ -304,7 +337,10 @@ class ElevationRequestAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Approve the selected requests", permissions=["change"])
+    def has_approve_elevation_permission(self, request) -> bool:
+        return request.user.has_perm("identity.approve_elevation")
+
+    @admin.action(description="Approve the selected requests", permissions=["approve_elevation"])
     def approve(self, request, queryset):
         _each(
             self,
@@ -314,7 +350,7 @@ class ElevationRequestAdmin(admin.ModelAdmin):
             "approved",
         )
 
-    @admin.action(description="Deny the selected requests", permissions=["change"])
+    @admin.action(description="Deny the selected requests", permissions=["approve_elevation"])
     def deny(self, request, queryset):
         def deny_one(elevation_request):
             elevation.elevation_deny(

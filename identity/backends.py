@@ -4,11 +4,17 @@ A user holds a permission through a direct grant or an assigned role, or through
 of an assigned role; assignments and grants count until they expire, and an inactive role
 grants nothing (neither its own permissions nor, through it, its ancestors'). Four queries
 whatever the depth of the hierarchy, and the result is kept on the user object, which lives
-for one request.
+for one request. Django's own model permissions (`identity.change_user`) are never given
+through roles and grants, whatever the rows say: those are ModelBackend's, and the Django admin
+trusts them.
 """
 
 from __future__ import annotations
 
+from functools import cache
+
+from django.apps import apps
+from django.contrib.auth import get_permission_codename
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.db.models import Q
 from django.utils import timezone
@@ -16,6 +22,17 @@ from django.utils import timezone
 from identity.models import PermissionGrant, Role, RoleAssignment, RolePermission
 
 CACHE_ATTR = "_identity_permissions"
+
+
+@cache
+def django_model_permissions() -> frozenset[str]:
+    """`<app_label>.<add|change|delete|view>_<model_name>` of every installed model: the
+    codenames Django's admin checks, which our permissions may not take."""
+    return frozenset(
+        f"{model._meta.app_label}.{get_permission_codename(action, model._meta)}"
+        for model in apps.get_models(include_auto_created=True, include_swapped=True)
+        for action in model._meta.default_permissions
+    )
 
 
 def _current(now) -> Q:
@@ -56,7 +73,7 @@ def permissions_of(user) -> frozenset[str]:
         codenames |= set(
             RolePermission.objects.filter(role_id__in=role_ids).values_list("permission__codename", flat=True)
         )
-    result = frozenset(codenames)
+    result = frozenset(codenames - django_model_permissions())
     setattr(user, CACHE_ATTR, result)
     return result
 

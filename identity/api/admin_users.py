@@ -65,7 +65,7 @@ class AdminUserDetailApi(APIView):
         data = self.InputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         user = accounts.user_update(
-            user=_user(user_id), fields=data.validated_data, allowed=accounts.ADMIN_FIELDS
+            user=_user(user_id), fields=data.validated_data, allowed=accounts.ADMIN_FIELDS, by=request.user
         )
         return Response(UserOutputSerializer(user).data)
 

@@ -6,11 +6,13 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from identity.errors import Conflict, PasswordRejected
+from identity.errors import Conflict, IdentityError, PasswordRejected
 from identity.models import User
 
 PROFILE_FIELDS = ("full_name",)
 ADMIN_FIELDS = ("email", "full_name", "is_staff")
+# Staff and superuser status open the Django admin: only a superuser gives or takes them.
+SUPERUSER_FIELDS = ("is_staff", "is_superuser")
 
 
 def password_validate(password: str, *, user: User | None = None, field: str = "password") -> None:
@@ -36,11 +38,20 @@ def user_register(*, email: str, password: str, method: str = "self", full_name:
 
 
 @transaction.atomic
-def user_update(*, user: User, fields: dict, allowed: tuple[str, ...] = PROFILE_FIELDS) -> User:
-    """Apply profile edits (UserUpdated comes from the model signal, naming the changed fields)."""
-    for name, value in fields.items():
+def user_update(
+    *, user: User, fields: dict, allowed: tuple[str, ...] = PROFILE_FIELDS, by: User | None = None
+) -> User:
+    """Apply profile edits (UserUpdated comes from the model signal, naming the changed fields).
+    A change of staff or superuser status needs `by`, the one making it, to be a superuser."""
+    for name in fields:
         if name not in allowed:
             raise ValueError(f"{name} cannot be edited here")
+    privileged = [n for n in SUPERUSER_FIELDS if n in fields and fields[n] != getattr(user, n)]
+    if privileged and not (by is not None and by.is_superuser):
+        raise IdentityError(
+            "Only a superuser changes staff or superuser status.", code="superuser_required", status_code=403
+        )
+    for name, value in fields.items():
         setattr(user, name, value.lower() if name == "email" else value)
     try:
         with transaction.atomic():

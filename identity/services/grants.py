@@ -7,8 +7,8 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from identity.backends import forget_permissions
-from identity.errors import Conflict, NotFound
+from identity.backends import django_model_permissions, forget_permissions
+from identity.errors import Conflict, IdentityError, NotFound
 from identity.events import (
     PermissionCreated,
     PermissionDeleted,
@@ -25,8 +25,20 @@ from identity_project.eventbus.publisher import publish
 EDITABLE = ("codename", "name", "description")
 
 
+def codename_validate(codename: str) -> None:
+    """Refuse the codename of one of Django's model permissions: the Django admin would take its
+    holder for someone Django gave it to (identity.change_user, and the rest)."""
+    if codename in django_model_permissions():
+        raise IdentityError(
+            "This codename is one of Django's model permissions.",
+            code="validation_error",
+            fields={"codename": [f"{codename} is Django's own; choose another codename."]},
+        )
+
+
 @transaction.atomic
 def permission_create(*, codename: str, name: str, description: str = "") -> Permission:
+    codename_validate(codename)
     try:
         with transaction.atomic():
             permission = Permission.objects.create(codename=codename, name=name, description=description)
@@ -41,6 +53,8 @@ def permission_create(*, codename: str, name: str, description: str = "") -> Per
 @transaction.atomic
 def permission_update(*, permission: Permission, fields: dict) -> Permission:
     changed = [name for name, value in fields.items() if getattr(permission, name) != value]
+    if "codename" in changed:
+        codename_validate(fields["codename"])
     for name in changed:
         if name not in EDITABLE:
             raise ValueError(f"{name} cannot be edited")

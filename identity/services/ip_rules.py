@@ -72,17 +72,26 @@ def _matches(rules, ip) -> bool:
 
 
 def address_refused(*, ip_address: str, user: User | None, now=None) -> bool:
-    """An allow rule wins over a block rule; a user with an allow list of their own may sign in
-    only from its ranges."""
+    """Precedence: the user's own rules, then the global ones. A user with an allow list of their
+    own signs in only from its ranges (a global allow elsewhere does not widen it, a global block
+    inside does not narrow it); else their own block refuses even where a global allow matches;
+    else a global allow wins over a global block."""
     now = now or timezone.now()
     ip = ipaddress.ip_address(ip_address)
     scope = (Q(scope=IPRule.Scope.GLOBAL) | Q(user=user)) if user else Q(scope=IPRule.Scope.GLOBAL)
     rules = list(IPRule.objects.filter(_current(now)).filter(scope))
-    if any(r.list == IPRule.List.ALLOW and ip in r.network() for r in rules):
-        return False
-    if any(r.list == IPRule.List.BLOCK and ip in r.network() for r in rules):
+
+    def listed(where, kind) -> list[IPRule]:
+        return [r for r in rules if r.scope == where and r.list == kind]
+
+    own_allow = listed(IPRule.Scope.USER, IPRule.List.ALLOW)
+    if own_allow:
+        return not _matches(own_allow, ip)
+    if _matches(listed(IPRule.Scope.USER, IPRule.List.BLOCK), ip):
         return True
-    return any(r.list == IPRule.List.ALLOW and r.scope == IPRule.Scope.USER for r in rules)
+    return not _matches(listed(IPRule.Scope.GLOBAL, IPRule.List.ALLOW), ip) and _matches(
+        listed(IPRule.Scope.GLOBAL, IPRule.List.BLOCK), ip
+    )
 
 
 def refused_login_alert(*, ip_address: str, user: User | None) -> None:

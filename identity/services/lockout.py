@@ -25,6 +25,7 @@ from django.utils import timezone
 from identity.events import UserLocked, UserUnlocked
 from identity.models import LoginAttempt, User
 from identity.services.sessions import sessions_invalidate_for_user
+from identity.services.sweeps import each_due
 from identity_project.eventbus.publisher import publish
 
 FAILURE_LOCK = "too_many_failures"
@@ -150,13 +151,11 @@ def _clear(user: User, *, reason: str) -> None:
 
 
 def users_unlock_lapsed(*, now: datetime | None = None) -> int:
-    """The periodic sweep for locks that ran out without anyone trying to sign in."""
-    now = now or timezone.now()
-    count = 0
-    for user in User.objects.filter(locked_at__isnull=False, locked_until__lte=now):
-        _clear(user, reason="expired")
-        count += 1
-    return count
+    """The periodic sweep for locks that ran out without anyone trying to sign in. Each unlock
+    commits with its UserUnlocked; a user locked again meanwhile is not due any more, and keeps
+    the new lock."""
+    lapsed = User.objects.filter(locked_at__isnull=False, locked_until__lte=now or timezone.now())
+    return each_due(lapsed, lambda user: _clear(user, reason="expired"))
 
 
 # --- e-mails without an account --------------------------------------------------------------

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from identity.errors import AccountLocked, InvalidCredentials
 from identity.models import LoginAttempt, User
+from identity.services import lockout
 from identity.services.login import login as login_service
 from tests.identity.support import api, login, mark, published_since, types_since
 
@@ -138,3 +141,100 @@ def test_an_admin_lock_ends_sessions_and_only_an_admin_unlock_lifts_it(alice, ad
     assert login(api(HOME), alice.email).status_code == 423
     assert operator.post(f"/api/v1/admin/users/{alice.id}/unlock").status_code == 200
     assert login(api(HOME), alice.email).status_code == 200
+
+
+def lapse(user: User) -> None:
+    """A failure lock that ran out a second ago."""
+    now = timezone.now()
+    User.objects.filter(pk=user.pk).update(
+        locked_at=now - timedelta(hours=1), locked_until=now - timedelta(seconds=1),
+        lock_reason="too_many_failures", lock_count=1,
+    )  # fmt: skip
+
+
+class Locker(threading.Thread):
+    """An admin locking the user on a connection of its own, holding the row until told to commit."""
+
+    def __init__(self, user_id) -> None:
+        super().__init__(daemon=True)
+        self.user_id = user_id
+        self.holding = threading.Event()
+        self.commit = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with transaction.atomic():
+                lockout.user_lock(user=User.objects.get(pk=self.user_id), reason="admin")
+                self.holding.set()
+                self.commit.wait(timeout=5)
+        finally:
+            connections.close_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_keeps_a_lock_set_while_it_runs(alice):
+    # given a lapsed lock, and an admin locking alice again, not committed yet
+    lapse(alice)
+    locker = Locker(alice.pk)
+    locker.start()
+    assert locker.holding.wait(timeout=30)
+    since = mark()
+
+    # when the sweep runs meanwhile, and again once the admin's lock is committed
+    during = lockout.users_unlock_lapsed()
+    locker.commit.set()
+    locker.join(timeout=30)
+    after = lockout.users_unlock_lapsed()
+
+    # then the admin's lock stands, and nothing was unlocked
+    user = User.objects.get(pk=alice.pk)
+    assert (during, after) == (0, 0)
+    assert (user.lock_reason, user.locked_until, user.locked_at is not None) == ("admin", None, True)
+    assert "user.unlocked" not in types_since(since)
+
+
+@pytest.fixture
+def unlocked_events_refused():
+    """The outbox refuses UserUnlocked, as a failing write of the event would."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse_unlocked() RETURNS trigger AS $$ BEGIN "
+            "IF NEW.type = 'identity.user.unlocked' THEN RAISE EXCEPTION 'outbox refused'; END IF; "
+            "RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            "CREATE TRIGGER refuse_unlocked BEFORE INSERT ON eventbus_outboxevent "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_unlocked()"
+        )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER refuse_unlocked ON eventbus_outboxevent")
+        cursor.execute("DROP FUNCTION refuse_unlocked()")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_unlocks_only_with_its_event(alice, unlocked_events_refused):
+    lapse(alice)
+
+    with pytest.raises(DatabaseError, match="outbox refused"):
+        lockout.users_unlock_lapsed()
+
+    assert User.objects.get(pk=alice.pk).locked_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_ends_lapsed_locks_with_user_unlocked_and_keeps_those_in_force(alice):
+    lapse(alice)
+    bob = User.objects.create_user("bob@example.com", "Correct-Horse-Battery-9")
+    User.objects.filter(pk=bob.pk).update(
+        locked_at=timezone.now(), locked_until=timezone.now() + timedelta(hours=1), lock_reason="suspicious"
+    )
+    since = mark()
+
+    count = lockout.users_unlock_lapsed()
+
+    assert count == 1
+    assert User.objects.get(pk=alice.pk).locked_at is None
+    assert User.objects.get(pk=bob.pk).locked_at is not None
+    unlocked = [e for e in published_since(since) if e.type == "user.unlocked"]
+    assert [(u.data["user_id"], u.data["reason"]) for u in unlocked] == [(str(alice.id), "expired")]

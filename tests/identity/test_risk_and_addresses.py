@@ -113,6 +113,36 @@ def test_a_user_allow_list_restricts_that_user_to_its_ranges(alice):
     assert login(api("203.0.113.20"), bob.email).status_code == 200
 
 
+def test_a_users_own_block_list_refuses_even_where_a_global_allow_matches(alice):
+    ip_rules.ip_rule_add(cidr="203.0.113.0/24", list="allow")
+    ip_rules.ip_rule_add(cidr="203.0.113.7", list="block", scope="user", user=alice)
+    bob = User.objects.create_user("bob@example.com", PASSWORD)
+
+    refused = login(api("203.0.113.7"), alice.email)
+
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "ip_blocked"
+    assert login(api("203.0.113.8"), alice.email).status_code == 200
+    assert login(api("203.0.113.7"), bob.email).status_code == 200
+
+
+def test_a_users_own_allow_list_restricts_them_even_where_a_global_allow_matches(alice):
+    ip_rules.ip_rule_add(cidr="203.0.113.0/24", list="allow")
+    ip_rules.ip_rule_add(cidr="198.51.100.0/24", list="allow", scope="user", user=alice)
+
+    assert login(api("203.0.113.20"), alice.email).status_code == 403
+    assert login(api("198.51.100.20"), alice.email).status_code == 200
+
+
+def test_a_users_own_allow_list_admits_them_where_a_global_block_matches(alice):
+    ip_rules.ip_rule_add(cidr="198.51.100.0/24", list="block")
+    ip_rules.ip_rule_add(cidr="198.51.100.20", list="allow", scope="user", user=alice)
+    bob = User.objects.create_user("bob@example.com", PASSWORD)
+
+    assert login(api("198.51.100.20"), alice.email).status_code == 200
+    assert login(api("198.51.100.20"), bob.email).status_code == 403
+
+
 def test_credential_stuffing_from_one_address_blocks_it_for_a_while(settings):
     since = mark()
 
