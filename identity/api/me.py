@@ -9,8 +9,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from identity.api.auth import current_session
+from identity.api.reauthentication import proof_of, reauthentication_require
 from identity.api.serializers import SessionOutputSerializer
+from identity.api.throttles import REAUTH_THROTTLES
 from identity.backends import effective_roles
 from identity.models import Role
 from identity.selectors import sessions_of
@@ -44,10 +45,14 @@ def profile(user) -> dict:
 
 
 class MeApi(APIView):
+    """The profile; changing the e-mail (what one signs in with) needs a recent sign-in or
+    re-authentication."""
+
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(StrictSerializer):
         full_name = serializers.CharField(max_length=150, allow_blank=True)
+        email = serializers.EmailField(max_length=254)
 
     @extend_schema(responses=ProfileOutput)
     def get(self, request):
@@ -57,14 +62,19 @@ class MeApi(APIView):
     def patch(self, request):
         data = self.InputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        email = data.validated_data.get("email")
+        if email is not None and email.lower() != request.user.email:
+            reauthentication_require(request)
         user = accounts.user_update(user=request.user, fields=data.validated_data)
         return Response(profile(user))
 
 
 class MyPasswordApi(APIView):
-    """Change the password; every other session ends."""
+    """Change the password; every other session ends. The current password is this session's
+    re-authentication: throttled, and a wrong one counted like a failed sign-in."""
 
     permission_classes = [IsAuthenticated]
+    throttle_classes = REAUTH_THROTTLES
 
     class InputSerializer(StrictSerializer):
         current_password = serializers.CharField(max_length=256, trim_whitespace=False)
@@ -75,8 +85,7 @@ class MyPasswordApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         passwords.password_change(
-            user=request.user,
-            session=current_session(request),
+            proof=proof_of(request),
             current=data.validated_data["current_password"],
             new=data.validated_data["new_password"],
         )

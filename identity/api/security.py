@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from identity.api.reauthentication import RecentlyAuthenticated
 from identity.models import Device, IPRule, User
 from identity.services import devices, ip_rules, mfa
 from identity_project.permissions import has_permission
@@ -18,9 +19,10 @@ ManageIpRules = has_permission("identity.manage_ip_rules")
 
 
 class MfaDeviceListApi(APIView):
-    """Own second factors; POST enrols one (totp answers an otpauth URI, email gets a code by mail)."""
+    """Own second factors; POST enrols one (totp answers an otpauth URI, email gets a code by mail),
+    after a recent sign-in or re-authentication."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, RecentlyAuthenticated]
 
     class InputSerializer(StrictSerializer):
         method = serializers.ChoiceField(choices=["totp", "email"])
@@ -90,7 +92,9 @@ class MfaDeviceVerifyApi(APIView):
 
 
 class MfaDeviceDeleteApi(APIView):
-    permission_classes = [IsAuthenticated]
+    """Remove a factor, after a recent sign-in or re-authentication."""
+
+    permission_classes = [IsAuthenticated, RecentlyAuthenticated]
 
     @extend_schema(responses={204: None})
     def delete(self, request, device_id: str):
@@ -99,9 +103,10 @@ class MfaDeviceDeleteApi(APIView):
 
 
 class BackupCodesApi(APIView):
-    """New backup codes, shown this once; the old ones stop working."""
+    """New backup codes, shown this once; the old ones stop working. After a recent sign-in or
+    re-authentication."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, RecentlyAuthenticated]
 
     @extend_schema(
         request=None,
@@ -165,7 +170,9 @@ class MyDeviceApi(APIView):
 
 
 class MyDeviceTrustApi(APIView):
-    permission_classes = [IsAuthenticated]
+    """Trust a device (no second factor asked there), after a recent sign-in or re-authentication."""
+
+    permission_classes = [IsAuthenticated, RecentlyAuthenticated]
 
     @extend_schema(request=None, responses=DeviceOutputSerializer)
     def post(self, request, device_id):

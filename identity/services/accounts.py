@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from identity.errors import Conflict, PasswordRejected
 from identity.models import User
 
-PROFILE_FIELDS = ("full_name",)
+PROFILE_FIELDS = ("full_name", "email")
 ADMIN_FIELDS = ("email", "full_name", "is_staff")
 
 
