@@ -9,13 +9,20 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from identity.api.reauthentication import proof_of, reauthentication_require
+from identity.api.reauthentication import (
+    LOCKED,
+    REAUTHENTICATION_REQUIRED,
+    THROTTLED,
+    proof_of,
+    reauthentication_require,
+)
 from identity.api.serializers import SessionOutputSerializer
 from identity.api.throttles import REAUTH_THROTTLES
 from identity.backends import effective_roles
 from identity.models import Role
 from identity.selectors import sessions_of
 from identity.services import accounts, mfa, passwords, sessions
+from identity_project.schema import error_answer
 from identity_project.serializers import StrictSerializer
 
 ProfileOutput = inline_serializer(
@@ -58,7 +65,14 @@ class MeApi(APIView):
     def get(self, request):
         return Response(profile(request.user))
 
-    @extend_schema(request=InputSerializer, responses=ProfileOutput)
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: ProfileOutput,
+            403: REAUTHENTICATION_REQUIRED,
+            409: error_answer("email_taken: another account has this e-mail."),
+        },
+    )
     def patch(self, request):
         data = self.InputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -80,7 +94,18 @@ class MyPasswordApi(APIView):
         current_password = serializers.CharField(max_length=256, trim_whitespace=False)
         new_password = serializers.CharField(max_length=256, trim_whitespace=False)
 
-    @extend_schema(request=InputSerializer, responses={204: None})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            204: None,
+            400: error_answer(
+                "validation_error: a wrong current_password (counted toward the account's lock) "
+                "or a new_password the policy refuses."
+            ),
+            423: LOCKED,
+            429: THROTTLED,
+        },
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

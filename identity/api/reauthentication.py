@@ -15,7 +15,15 @@ from identity.errors import ReauthenticationRequired
 from identity.network import client_ip, user_agent
 from identity.selectors import session_recently_authenticated
 from identity.services import reauthentication
+from identity_project.schema import error_answer
 from identity_project.serializers import StrictSerializer
+
+REAUTHENTICATION_REQUIRED = error_answer(
+    "reauthentication_required: the session's sign-in or re-authentication is older than "
+    "IDENTITY_REAUTH_SECONDS (POST auth/reauthenticate, then try again); nothing was changed."
+)
+LOCKED = error_answer("account_locked: a lock is in force; nothing was checked.")
+THROTTLED = error_answer("throttled: too many proofs from this account or address (Retry-After).")
 
 
 def reauthentication_require(request) -> None:
@@ -59,7 +67,18 @@ class ReauthenticateApi(APIView):
                 raise serializers.ValidationError("Give one proof: a password or a code.")
             return data
 
-    @extend_schema(request=InputSerializer, responses={204: None})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            204: None,
+            401: error_answer(
+                "invalid_credentials (a wrong password) or invalid_code (a wrong code): counted "
+                "toward the account's lock like a failed sign-in; not_authenticated without a token."
+            ),
+            423: LOCKED,
+            429: THROTTLED,
+        },
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

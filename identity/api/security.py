@@ -9,7 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from identity.api.reauthentication import RecentlyAuthenticated
+from identity.api.reauthentication import REAUTHENTICATION_REQUIRED, RecentlyAuthenticated
 from identity.models import Device, IPRule, User
 from identity.services import devices, ip_rules, mfa
 from identity_project.permissions import has_permission
@@ -57,7 +57,8 @@ class MfaDeviceListApi(APIView):
             201: inline_serializer(
                 "Enrolment",
                 {"device_id": serializers.CharField(), "otpauth_uri": serializers.CharField(allow_null=True)},
-            )
+            ),
+            403: REAUTHENTICATION_REQUIRED,
         },
     )
     def post(self, request):
@@ -96,7 +97,7 @@ class MfaDeviceDeleteApi(APIView):
 
     permission_classes = [IsAuthenticated, RecentlyAuthenticated]
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, 403: REAUTHENTICATION_REQUIRED})
     def delete(self, request, device_id: str):
         mfa.mfa_device_disable(user=request.user, device_id=device_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -110,9 +111,12 @@ class BackupCodesApi(APIView):
 
     @extend_schema(
         request=None,
-        responses=inline_serializer(
-            "BackupCodes", {"codes": serializers.ListField(child=serializers.CharField())}
-        ),
+        responses={
+            200: inline_serializer(
+                "BackupCodes", {"codes": serializers.ListField(child=serializers.CharField())}
+            ),
+            403: REAUTHENTICATION_REQUIRED,
+        },
     )
     def post(self, request):
         return Response({"codes": mfa.backup_codes_generate(user=request.user)})
@@ -174,7 +178,7 @@ class MyDeviceTrustApi(APIView):
 
     permission_classes = [IsAuthenticated, RecentlyAuthenticated]
 
-    @extend_schema(request=None, responses=DeviceOutputSerializer)
+    @extend_schema(request=None, responses={200: DeviceOutputSerializer, 403: REAUTHENTICATION_REQUIRED})
     def post(self, request, device_id):
         return Response(
             DeviceOutputSerializer(devices.device_trust_own(user=request.user, device_id=device_id)).data
