@@ -8,8 +8,24 @@ class IdentityError(ApiError):
 
 
 class InvalidCredentials(IdentityError):
+    def __init__(self, message: str = "The e-mail or password is wrong.") -> None:
+        super().__init__(message, code="invalid_credentials", status_code=401)
+
+
+class InvalidCode(IdentityError):
+    """A wrong second-factor code where no challenge counts attempts (a re-authentication)."""
+
     def __init__(self) -> None:
-        super().__init__("The e-mail or password is wrong.", code="invalid_credentials", status_code=401)
+        super().__init__("The code is wrong.", code="invalid_code", status_code=401)
+
+
+class ReauthenticationRequired(IdentityError):
+    def __init__(self) -> None:
+        super().__init__(
+            "This change needs a recent sign-in: re-authenticate (auth/reauthenticate) and try again.",
+            code="reauthentication_required",
+            status_code=403,
+        )
 
 
 class AccountLocked(IdentityError):

@@ -23,6 +23,14 @@ def session_is_usable(session: AuthSession, now=None) -> bool:
     )
 
 
+def session_recently_authenticated(session: AuthSession, now=None) -> bool:
+    """Did its user prove who they are (sign-in, re-authentication) within REAUTH_SECONDS?"""
+    if session.authenticated_at is None:
+        return False
+    window = timedelta(seconds=settings.IDENTITY["REAUTH_SECONDS"])
+    return session.authenticated_at + window > (now or timezone.now())
+
+
 def sessions_of(user: User | None = None) -> QuerySet[AuthSession]:
     """Sessions newest first (a user's, or everyone's for admins)."""
     sessions = AuthSession.objects.select_related("user").order_by("-created_at")

@@ -1,6 +1,9 @@
-"""The OpenAPI schema's naming: a view's nested InputSerializer is named after its view."""
+"""The OpenAPI schema: a view's nested InputSerializer is named after its view; error answers
+share the API's one error shape."""
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -13,3 +16,23 @@ class AutoSchema(SpectacularAutoSchema):
             view = owner[-2].removesuffix("Api")
             return f"{view}{owner[-1].removesuffix('Serializer')}"
         return name
+
+
+ErrorOutput = inline_serializer(
+    "Error",
+    {
+        "error": inline_serializer(
+            "ErrorBody",
+            {
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+            },
+        )
+    },
+)
+
+
+def error_answer(description: str) -> OpenApiResponse:
+    """An error answer of an operation, in the API's one error shape (API.md, "Errors")."""
+    return OpenApiResponse(ErrorOutput, description=description)

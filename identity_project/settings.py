@@ -249,6 +249,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "auth_ip": env.str("THROTTLE_AUTH_IP", default="60/min"),
         "auth_account": env.str("THROTTLE_AUTH_ACCOUNT", default="20/min"),
+        # auth/reauthenticate and me/password, per account and per address (identity/api/throttles.py)
+        "reauth": env.str("THROTTLE_REAUTH", default="10/min"),
     },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "identity_project.schema.AutoSchema",

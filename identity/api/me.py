@@ -9,12 +9,20 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from identity.api.auth import current_session
+from identity.api.reauthentication import (
+    LOCKED,
+    REAUTHENTICATION_REQUIRED,
+    THROTTLED,
+    proof_of,
+    reauthentication_require,
+)
 from identity.api.serializers import SessionOutputSerializer
+from identity.api.throttles import REAUTH_THROTTLES
 from identity.backends import effective_roles
 from identity.models import Role
 from identity.selectors import sessions_of
 from identity.services import accounts, mfa, passwords, sessions
+from identity_project.schema import error_answer
 from identity_project.serializers import StrictSerializer
 
 ProfileOutput = inline_serializer(
@@ -44,39 +52,65 @@ def profile(user) -> dict:
 
 
 class MeApi(APIView):
+    """The profile; changing the e-mail (what one signs in with) needs a recent sign-in or
+    re-authentication."""
+
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(StrictSerializer):
         full_name = serializers.CharField(max_length=150, allow_blank=True)
+        email = serializers.EmailField(max_length=254)
 
     @extend_schema(responses=ProfileOutput)
     def get(self, request):
         return Response(profile(request.user))
 
-    @extend_schema(request=InputSerializer, responses=ProfileOutput)
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: ProfileOutput,
+            403: REAUTHENTICATION_REQUIRED,
+            409: error_answer("email_taken: another account has this e-mail."),
+        },
+    )
     def patch(self, request):
         data = self.InputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        email = data.validated_data.get("email")
+        if email is not None and email.lower() != request.user.email:
+            reauthentication_require(request)
         user = accounts.user_update(user=request.user, fields=data.validated_data)
         return Response(profile(user))
 
 
 class MyPasswordApi(APIView):
-    """Change the password; every other session ends."""
+    """Change the password; every other session ends. The current password is this session's
+    re-authentication: throttled, and a wrong one counted like a failed sign-in."""
 
     permission_classes = [IsAuthenticated]
+    throttle_classes = REAUTH_THROTTLES
 
     class InputSerializer(StrictSerializer):
         current_password = serializers.CharField(max_length=256, trim_whitespace=False)
         new_password = serializers.CharField(max_length=256, trim_whitespace=False)
 
-    @extend_schema(request=InputSerializer, responses={204: None})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            204: None,
+            400: error_answer(
+                "validation_error: a wrong current_password (counted toward the account's lock) "
+                "or a new_password the policy refuses."
+            ),
+            423: LOCKED,
+            429: THROTTLED,
+        },
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         passwords.password_change(
-            user=request.user,
-            session=current_session(request),
+            proof=proof_of(request),
             current=data.validated_data["current_password"],
             new=data.validated_data["new_password"],
         )

@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from identity.api.reauthentication import REAUTHENTICATION_REQUIRED, RecentlyAuthenticated
 from identity.models import Device, IPRule, User
 from identity.services import devices, ip_rules, mfa
 from identity_project.permissions import has_permission
@@ -18,9 +19,10 @@ ManageIpRules = has_permission("identity.manage_ip_rules")
 
 
 class MfaDeviceListApi(APIView):
-    """Own second factors; POST enrols one (totp answers an otpauth URI, email gets a code by mail)."""
+    """Own second factors; POST enrols one (totp answers an otpauth URI, email gets a code by mail),
+    after a recent sign-in or re-authentication."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, RecentlyAuthenticated]
 
     class InputSerializer(StrictSerializer):
         method = serializers.ChoiceField(choices=["totp", "email"])
@@ -55,7 +57,8 @@ class MfaDeviceListApi(APIView):
             201: inline_serializer(
                 "Enrolment",
                 {"device_id": serializers.CharField(), "otpauth_uri": serializers.CharField(allow_null=True)},
-            )
+            ),
+            403: REAUTHENTICATION_REQUIRED,
         },
     )
     def post(self, request):
@@ -90,24 +93,30 @@ class MfaDeviceVerifyApi(APIView):
 
 
 class MfaDeviceDeleteApi(APIView):
-    permission_classes = [IsAuthenticated]
+    """Remove a factor, after a recent sign-in or re-authentication."""
 
-    @extend_schema(responses={204: None})
+    permission_classes = [IsAuthenticated, RecentlyAuthenticated]
+
+    @extend_schema(responses={204: None, 403: REAUTHENTICATION_REQUIRED})
     def delete(self, request, device_id: str):
         mfa.mfa_device_disable(user=request.user, device_id=device_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class BackupCodesApi(APIView):
-    """New backup codes, shown this once; the old ones stop working."""
+    """New backup codes, shown this once; the old ones stop working. After a recent sign-in or
+    re-authentication."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, RecentlyAuthenticated]
 
     @extend_schema(
         request=None,
-        responses=inline_serializer(
-            "BackupCodes", {"codes": serializers.ListField(child=serializers.CharField())}
-        ),
+        responses={
+            200: inline_serializer(
+                "BackupCodes", {"codes": serializers.ListField(child=serializers.CharField())}
+            ),
+            403: REAUTHENTICATION_REQUIRED,
+        },
     )
     def post(self, request):
         return Response({"codes": mfa.backup_codes_generate(user=request.user)})
@@ -165,9 +174,11 @@ class MyDeviceApi(APIView):
 
 
 class MyDeviceTrustApi(APIView):
-    permission_classes = [IsAuthenticated]
+    """Trust a device (no second factor asked there), after a recent sign-in or re-authentication."""
 
-    @extend_schema(request=None, responses=DeviceOutputSerializer)
+    permission_classes = [IsAuthenticated, RecentlyAuthenticated]
+
+    @extend_schema(request=None, responses={200: DeviceOutputSerializer, 403: REAUTHENTICATION_REQUIRED})
     def post(self, request, device_id):
         return Response(
             DeviceOutputSerializer(devices.device_trust_own(user=request.user, device_id=device_id)).data

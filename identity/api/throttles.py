@@ -1,4 +1,5 @@
-"""Throttles of the sign-in endpoints: per client address and per account (429 with Retry-After)."""
+"""Throttles of the sign-in and re-authentication endpoints: per client address and per account
+(429 with Retry-After)."""
 
 import hashlib
 
@@ -30,3 +31,23 @@ class AuthAccountThrottle(SimpleRateThrottle):
 
 
 AUTH_THROTTLES = [AuthIpThrottle, AuthAccountThrottle]
+
+
+class ReauthAccountThrottle(SimpleRateThrottle):
+    """Proofs asked of a signed-in account (a re-authentication, the current password of a
+    change): a stolen token guesses slowly, before lockout even counts."""
+
+    scope = "reauth"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": f"user-{request.user.pk}"}
+
+
+class ReauthIpThrottle(ReauthAccountThrottle):
+    """The same rate per client address: many stolen tokens used from one place."""
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": f"ip-{client_ip(request)}"}
+
+
+REAUTH_THROTTLES = [ReauthIpThrottle, ReauthAccountThrottle]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from identity.api import admin_users, auth, authorization, me, security
+from identity.api import admin_users, auth, authorization, me, reauthentication, security
 
 urlpatterns = [
     path("auth/register", auth.RegisterApi.as_view(), name="auth-register"),
@@ -17,6 +17,7 @@ urlpatterns = [
     ),
     path("auth/mfa/select", auth.MfaSelectApi.as_view(), name="auth-mfa-select"),
     path("auth/mfa/verify", auth.MfaVerifyApi.as_view(), name="auth-mfa-verify"),
+    path("auth/reauthenticate", reauthentication.ReauthenticateApi.as_view(), name="auth-reauthenticate"),
     path("me", me.MeApi.as_view(), name="me"),
     path("me/mfa/devices", security.MfaDeviceListApi.as_view(), name="me-mfa-devices"),
     path("me/mfa/devices/<str:device_id>", security.MfaDeviceDeleteApi.as_view(), name="me-mfa-device"),

@@ -34,6 +34,12 @@ class AuthSession(models.Model):
     expires_at = models.DateTimeField(help_text="The absolute end of the session.")
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=32, blank=True)
+    authenticated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its user last proved who they are (the sign-in, a re-authentication): "
+        "sensitive changes need this recent.",
+    )
 
     class Meta:
         indexes = [

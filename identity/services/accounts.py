@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from identity.errors import Conflict, IdentityError, PasswordRejected
 from identity.models import User
 
-PROFILE_FIELDS = ("full_name",)
+PROFILE_FIELDS = ("full_name", "email")
 ADMIN_FIELDS = ("email", "full_name", "is_staff")
 # Staff and superuser status open the Django admin: only a superuser gives or takes them.
 SUPERUSER_FIELDS = ("is_staff", "is_superuser")

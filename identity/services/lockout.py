@@ -100,13 +100,19 @@ def after_password_failure(user: User, ip_address: str, now: datetime) -> None:
         user_lock(user=user, reason=FAILURE_LOCK, now=now)
 
 
+def second_factor_failures(user: User, now: datetime) -> int:
+    """The account's wrong second-factor codes within the window, every challenge and
+    re-authentication together."""
+    return _failures(user, now, reason=BAD_CODE)
+
+
 def after_second_factor_failure(user: User, ip_address: str, now: datetime) -> bool:
     """Record a wrong second-factor code (a sign-in's or a re-authentication's) and lock when the
     account's wrong codes within the window reach MFA_LOCK_THRESHOLD. True when this locked."""
     LoginAttempt.objects.create(
         user=user, email=user.email, ip_address=ip_address, succeeded=False, reason=BAD_CODE, at=now
     )
-    if user.lock_in_force(now) or _failures(user, now, reason=BAD_CODE) < _config("MFA_LOCK_THRESHOLD"):
+    if user.lock_in_force(now) or second_factor_failures(user, now) < _config("MFA_LOCK_THRESHOLD"):
         return False
     user_lock(user=user, reason=FAILURE_LOCK, now=now)
     return True

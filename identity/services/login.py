@@ -246,8 +246,8 @@ def _opened(session_id) -> AuthSession:
     if session.status != AuthSession.Status.PENDING_MFA:
         raise mfa.ChallengeGone("The sign-in has ended: sign in again.")
     session.status, session.session_type, session.mfa_used = AuthSession.Status.ACTIVE, "mfa", True
-    session.last_seen_at = timezone.now()
-    session.save(update_fields=["status", "session_type", "mfa_used", "last_seen_at"])
+    session.last_seen_at = session.authenticated_at = timezone.now()
+    session.save(update_fields=["status", "session_type", "mfa_used", "last_seen_at", "authenticated_at"])
     return session
 
 

@@ -264,11 +264,10 @@ def _fail(challenge: MFAChallenge, reason: str) -> None:
     session_end(session=challenge.session, reason="mfa_failed")
 
 
-def _wrong_code(challenge: MFAChallenge) -> bool:
-    """Count a wrong code toward the account's lock (across challenges, abandoned or not);
-    True when it locked the account."""
-    user = challenge.user
-    if not lockout.after_second_factor_failure(user, challenge.session.ip_address, timezone.now()):
+def wrong_code_counted(*, user: User, ip_address: str | None, now) -> bool:
+    """Count a wrong code toward the account's lock (across challenges, abandoned or not, and
+    re-authentications); True when it locked the account."""
+    if not lockout.after_second_factor_failure(user, ip_address, now):
         return False
     security_alert_raise(
         incident=f"mfa-burst:{user.id}",
@@ -290,6 +289,13 @@ def _matching_device(challenge: MFAChallenge, code: str):
         else second_factors(user)
     )
     candidates += list(StaticDevice.objects.filter(user=user, confirmed=True))
+    return next((device for device in candidates if device.verify_token(code)), None)
+
+
+def device_accepting(user: User, code: str):
+    """The confirmed second factor or backup code of the user that the code is good for, or None:
+    a re-authentication takes any of them, as no challenge selected one."""
+    candidates = [*second_factors(user), *StaticDevice.objects.filter(user=user, confirmed=True)]
     return next((device for device in candidates if device.verify_token(code)), None)
 
 
@@ -345,7 +351,7 @@ def _verify(*, challenge_id, code: str) -> Verification:
             method=challenge.method or "any", context="challenge", failure_count=challenge.attempts,
         )
     )  # fmt: skip
-    locked = _wrong_code(challenge)
+    locked = wrong_code_counted(user=challenge.user, ip_address=challenge.session.ip_address, now=now)
     left = settings.IDENTITY["MFA_MAX_ATTEMPTS"] - challenge.attempts
     if locked or left <= 0:
         _fail(challenge, "too_many_attempts")

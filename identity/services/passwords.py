@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import structlog
 from django.db import transaction
+from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from identity import reset_tokens, tasks
-from identity.errors import PasswordRejected, TokenInvalid
+from identity.errors import IdentityError, InvalidCredentials, PasswordRejected, TokenInvalid
 from identity.events import PasswordChanged, PasswordResetRequested
 from identity.models import AuthSession, User
-from identity.services import lockout
+from identity.services import lockout, reauthentication
 from identity.services.accounts import password_validate
 from identity.services.sessions import sessions_invalidate_for_user
 from identity_project.eventbus.context import current_correlation_id
@@ -27,13 +28,28 @@ def _set(*, user: User, password: str, method: str, keep: AuthSession | None = N
     return ended
 
 
+def password_change(*, proof: reauthentication.Proof, current: str, new: str) -> int:
+    """The signed-in user changes it; every other session ends (this one stays). The current
+    password is this session's re-authentication: a wrong one is counted like a failed sign-in
+    and committed before the 400."""
+    outcome = _change(proof, current=current, new=new)
+    if isinstance(outcome, IdentityError):
+        raise outcome
+    return outcome
+
+
 @transaction.atomic
-def password_change(*, user: User, session: AuthSession | None, current: str, new: str) -> int:
-    """The signed-in user changes it; every other session ends (this one stays)."""
-    if not user.check_password(current):
-        raise PasswordRejected(["The current password is wrong."], field="current_password")
+def _change(proof: reauthentication.Proof, *, current: str, new: str) -> int | IdentityError:
+    now = timezone.now()
+    user = reauthentication.account_for_update(proof.session)
+    error = reauthentication.password_check(proof, user=user, password=current, now=now)
+    if isinstance(error, InvalidCredentials):
+        return PasswordRejected(["The current password is wrong."], field="current_password")
+    if error is not None:
+        return error
     password_validate(new, user=user, field="new_password")
-    return _set(user=user, password=new, method="change", keep=session)
+    reauthentication.session_reauthenticated(proof.session, method="password", now=now)
+    return _set(user=user, password=new, method="change", keep=proof.session)
 
 
 @transaction.atomic

@@ -50,7 +50,8 @@ def session_start(
     with_tokens: bool = True,
 ) -> StartedSession:
     """Open a session; a complete one gets its tokens now (unless `with_tokens` is off: the admin
-    site's sessions live in a Django session), a pending one after the second factor."""
+    site's sessions live in a Django session), a pending one after the second factor. A complete
+    sign-in is the session's first proof of who its user is; a pending one proves nothing yet."""
     now = timezone.now()
     session = AuthSession.objects.create(
         user=user,
@@ -61,6 +62,7 @@ def session_start(
         device=device,
         created_at=now,
         last_seen_at=now,
+        authenticated_at=None if requires_mfa else now,
         expires_at=now + timedelta(seconds=settings.IDENTITY["SESSION_ABSOLUTE_LIFETIME"]),
     )
     publish(

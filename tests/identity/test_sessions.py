@@ -126,14 +126,16 @@ def test_password_change_ends_the_other_sessions_at_once_and_keeps_this_one(alic
     assert response.status_code == 204
     assert bearer(phone["access"]).get("/api/v1/me").status_code == 401
     assert bearer(laptop["access"]).get("/api/v1/me").status_code == 200
-    assert types_since(since) == ["token_family.revoked", "session.invalidated", "password.changed"]
+    assert types_since(since) == [
+        "user.reauthenticated", "token_family.revoked", "session.invalidated", "password.changed",
+    ]  # fmt: skip
     changed = published_since(since)[-1]
     assert changed.data == {"user_id": str(alice.id), "method": "change", "sessions_invalidated": 1}
     assert login(api(), alice.email).status_code == 401
     assert_no_secrets("An-Entirely-New-Secret-7", PASSWORD)
 
 
-def test_a_wrong_current_password_changes_nothing(alice):
+def test_a_wrong_current_password_changes_nothing_but_is_counted_as_a_failed_sign_in(alice):
     tokens = login(api(), alice.email).json()
     since = mark()
 
@@ -145,7 +147,9 @@ def test_a_wrong_current_password_changes_nothing(alice):
 
     assert response.status_code == 400
     assert "current_password" in response.json()["error"]["fields"]
-    assert types_since(since) == []
+    assert types_since(since) == ["user.login_failed"]
+    assert bearer(tokens["access"]).get("/api/v1/me").status_code == 200
+    assert login(api(), alice.email).status_code == 200
 
 
 def test_own_sessions_are_listed_and_one_can_be_ended_but_not_someone_elses(alice):

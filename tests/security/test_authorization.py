@@ -44,6 +44,7 @@ CLASSIFIED: dict[str, str] = {
     "readyz": PUBLIC,
     "metrics": SCRAPER,
     "api/v1/auth/logout": SIGNED_IN,
+    "api/v1/auth/reauthenticate": SIGNED_IN,
     "api/v1/events/catalog": SIGNED_IN,
     "api/v1/me": SIGNED_IN,
     "api/v1/me/password": SIGNED_IN,
