@@ -12,5 +12,6 @@ audit = Consumer("audit", queue=routing.AUDIT, batch_size=settings.EVENTBUS["BAT
 
 @audit.handles_all
 def store_entries(batch: list[Delivered]) -> None:
-    """One bulk insert per batch; the consumer base has already dropped events seen before."""
-    entries_append(envelopes=[delivered.envelope for delivered in batch])
+    """One bulk insert per batch, of the envelopes as they were published (an older version stays
+    that version in the trail); the consumer base has already dropped events seen before."""
+    entries_append(envelopes=[delivered.published for delivered in batch])

@@ -256,7 +256,7 @@ class Consumer:
             return
         self.metrics.retried.inc(len(to_retry))
         countdown = self._countdown(attempt)
-        retry_envelopes = [f.delivered.envelope for f in to_retry]
+        retry_envelopes = [f.delivered.published for f in to_retry]
         # Name the queue: a retry must go back to the lane it came from (urgent or not), and
         # Celery would otherwise route it by the task's default.
         [(queue, _), *_] = self.route(retry_envelopes)
@@ -439,7 +439,7 @@ class Consumer:
         with self._log_context(delivered):
             deadletters.store(
                 consumer=self.name,
-                envelope=delivered.envelope,
+                envelope=delivered.published,
                 reason=reason,
                 error=repr(failure.error),
                 traceback=failure.traceback,

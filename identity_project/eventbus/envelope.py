@@ -62,12 +62,17 @@ def build(
 class Delivered:
     """An event as a consumer's handler receives it: the typed event, its envelope, the attempt.
 
+    `envelope` is at the newest version of its type, `data` upcast (what handlers read and pass
+    on, webhooks included); `published` is the envelope as it was published, older version and
+    all (what the audit trail keeps, and what a retry or a dead letter carries).
+
     The typed event is built on first use from data already checked against its schema: the audit
     consumer stores envelopes and never needs it, at thousands of events a second."""
 
     event_class: type[Event]
     data: dict[str, Any]
     envelope: dict[str, Any]
+    published: dict[str, Any]
     attempt: int = 0
 
     @cached_property
@@ -116,4 +121,5 @@ def decode(raw: Any, *, attempt: int = 0) -> Delivered:
         raise EnvelopeInvalid(str(exc)) from exc
     except SchemaViolation as exc:
         raise EnvelopeInvalid(f"data does not match {raw['type']} v{raw['version']}: {exc}") from exc
-    return Delivered(event_class=cls, data=data, envelope=raw, attempt=attempt)
+    envelope = raw if cls.version == raw["version"] else {**raw, "version": cls.version, "data": data}
+    return Delivered(event_class=cls, data=data, envelope=envelope, published=raw, attempt=attempt)

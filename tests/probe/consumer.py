@@ -1,11 +1,15 @@
 """The probe consumer. Every attempt leaves a file in marker_dir (outside any transaction), so
-tests can count attempts and their timing even for attempts that rolled back."""
+tests can count attempts and their timing even for attempts that rolled back.
+
+probe_logins, on the same queue, records each sign-in as its handler received it. It is a consumer
+of its own so that the sign-ins of other tests never move the probe consumer's counts."""
 
 import os
 import signal
 import time
 from pathlib import Path
 
+from identity.events import UserLoggedIn
 from identity_project.eventbus.consumers import Consumer
 from identity_project.eventbus.envelope import Delivered
 from identity_project.eventbus.errors import PermanentError, TransientError
@@ -13,6 +17,7 @@ from tests.probe.events import ProbeRequested
 from tests.probe.models import ProbeEffect
 
 probe = Consumer("probe", queue="probe", max_retries=3)
+probe_logins = Consumer("probe_logins", queue="probe", max_retries=3)
 
 
 @probe.handles(ProbeRequested)
@@ -42,6 +47,17 @@ def undo(delivered: Delivered, error: BaseException) -> None:
     """Leaves a trace the test can see: the compensation ran once the event was dead-lettered."""
     ProbeEffect.objects.create(
         probe_id=f"{delivered.event.probe_id}-compensated",
+        event_id=delivered.event_id,
+        attempt=delivered.attempt,
+    )
+
+
+@probe_logins.handles(UserLoggedIn)
+def record_login(delivered: Delivered) -> None:
+    """The version, door and method of the envelope the handler was given, e.g. "v2 api password"."""
+    envelope = delivered.envelope
+    ProbeEffect.objects.create(
+        probe_id=f"v{envelope['version']} {envelope['data']['door']} {envelope['data']['method']}",
         event_id=delivered.event_id,
         attempt=delivered.attempt,
     )
