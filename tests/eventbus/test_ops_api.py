@@ -79,7 +79,7 @@ def test_the_catalog_needs_a_signed_in_user(operator):
 
     assert anonymous.status_code in (401, 403)
     assert anonymous.json()["error"]["code"] == "not_authenticated"
-    assert len(catalog.json()) == 66
+    assert len(catalog.json()) == 67
 
 
 def test_health_is_liveness_and_readiness_checks_database_broker_and_redis(client):
