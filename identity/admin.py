@@ -105,6 +105,12 @@ class UserAdmin(ManageUsersActions, BaseUserAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else ()
 
+    def has_change_permission(self, request, obj=None):
+        """A staff or superuser account (its password included) is a superuser's to change."""
+        if obj is not None and (obj.is_staff or obj.is_superuser) and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
     actions = ("lock_users", "unlock_users", "deactivate_users", "reactivate_users", "reset_mfa")
 
     @admin.action(description="Lock (until unlocked; sessions end)", permissions=["manage_users"])

@@ -123,7 +123,9 @@ class AdminUserPasswordApi(APIView):
     def post(self, request, user_id):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        passwords.password_set_by_admin(user=_user(user_id), new=data.validated_data["new_password"])
+        user = _user(user_id)
+        accounts.privileged_account_guard(user=user, by=request.user)
+        passwords.password_set_by_admin(user=user, new=data.validated_data["new_password"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

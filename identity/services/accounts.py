@@ -37,6 +37,17 @@ def user_register(*, email: str, password: str, method: str = "self", full_name:
     return user
 
 
+def privileged_account_guard(*, user: User, by: User) -> None:
+    """A staff or superuser account's credentials (its password, its e-mail, which receives
+    resets) are a superuser's to change: otherwise whoever manages users could take it over."""
+    if (user.is_staff or user.is_superuser) and not by.is_superuser:
+        raise IdentityError(
+            "Only a superuser changes the credentials of a staff account.",
+            code="superuser_required",
+            status_code=403,
+        )
+
+
 @transaction.atomic
 def user_update(
     *, user: User, fields: dict, allowed: tuple[str, ...] = PROFILE_FIELDS, by: User | None = None
@@ -51,6 +62,8 @@ def user_update(
         raise IdentityError(
             "Only a superuser changes staff or superuser status.", code="superuser_required", status_code=403
         )
+    if "email" in fields and fields["email"].lower() != user.email and by is not None:
+        privileged_account_guard(user=user, by=by)
     for name, value in fields.items():
         setattr(user, name, value.lower() if name == "email" else value)
     try:

@@ -4,6 +4,8 @@ superuser's hands, and the admin's actions behind our permissions."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.auth.models import Group
 from django.contrib.auth.models import Permission as DjangoPermission
@@ -141,6 +143,28 @@ def test_only_a_superuser_changes_staff_status_through_the_api(was_staff, admin_
 
     assert allowed.status_code == 200, allowed.content
     assert User.objects.get(pk=target.pk).is_staff is not was_staff
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("password", {"new_password": "A-brand-new-Password-91"}), ("", {"email": "mine@example.com"})],
+    ids=["password", "e-mail"],
+)
+def test_a_user_manager_cannot_take_over_a_superuser(admin_user, path, body):
+    """Setting a superuser's password, or the e-mail its resets go to, would make manage_users
+    worth every permission."""
+    operator = operator_with("identity.manage_users")
+    url = f"/api/v1/admin/users/{admin_user.id}" + (f"/{path}" if path else "")
+    client = sign_in(operator)
+    since = mark()
+
+    refused = client.generic(
+        "POST" if path else "PATCH", url, json.dumps(body), content_type="application/json"
+    )
+
+    assert_refused(refused, 403, "superuser_required")
+    assert types_since(since) == []
+    assert login(api(), admin_user.email).status_code == 200
 
 
 def test_a_non_superuser_may_send_staff_status_unchanged_with_other_edits():
