@@ -279,23 +279,11 @@ def wrong_code_counted(*, user: User, ip_address: str | None, now) -> bool:
     return True
 
 
-def _matching_device(challenge: MFAChallenge, code: str):
-    """The device the code is good for (the selected one, else any second factor, else a backup
-    code), or None."""
-    user = challenge.user
-    candidates = (
-        [device_by_key(user, challenge.device_id, confirmed=True)]
-        if challenge.device_id
-        else second_factors(user)
-    )
-    candidates += list(StaticDevice.objects.filter(user=user, confirmed=True))
-    return next((device for device in candidates if device.verify_token(code)), None)
-
-
-def device_accepting(user: User, code: str):
-    """The confirmed second factor or backup code of the user that the code is good for, or None:
-    a re-authentication takes any of them, as no challenge selected one."""
-    candidates = [*second_factors(user), *StaticDevice.objects.filter(user=user, confirmed=True)]
+def device_accepting(user: User, code: str, *, selected: str = ""):
+    """The confirmed device of the user that the code is good for, or None: the device a challenge
+    selected (else any second factor, as a re-authentication takes), or a backup code."""
+    first = [device_by_key(user, selected, confirmed=True)] if selected else second_factors(user)
+    candidates = [*first, *StaticDevice.objects.filter(user=user, confirmed=True)]
     return next((device for device in candidates if device.verify_token(code)), None)
 
 
@@ -331,7 +319,7 @@ def _verify(*, challenge_id, code: str) -> Verification:
         return Verification(challenge, ChallengeGone("The challenge has expired."))
     if lockout.lock_applies(challenge.user, challenge.session.ip_address, now):
         return Verification(challenge, AccountLocked())
-    device = _matching_device(challenge, code)
+    device = device_accepting(challenge.user, code, selected=challenge.device_id)
     if device is not None:
         challenge.status = MFAChallenge.Status.COMPLETED
         challenge.device_id, challenge.method = device_key(device), method_of(device)
