@@ -8,4 +8,7 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from audit import consumer  # noqa: F401
+        from audit import consumer, selectors  # noqa: F401
+        from identity_project.eventbus.pipeline import register_history
+
+        register_history(selectors.story_events)

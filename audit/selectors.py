@@ -1,4 +1,5 @@
-"""The audit app's reads: search, chain verification, exports and the security view."""
+"""The audit app's reads: search, chain verification, exports, the security view, and the sent
+events of a story (manage.py trace)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.db.models import Q, QuerySet
 from audit import chain
 from audit.models import AuditChainHead, AuditCheckpoint, AuditEntry, AuditExport
 from audit.taxonomy import CATEGORIES, INCIDENT_TYPES
+from identity_project.eventbus.pipeline import StoryEvent
 
 VERIFY_CHUNK = 2000
 
@@ -199,4 +201,14 @@ def security_incidents(*, limit: int = 50, before_id: int | None = None) -> list
             "related": [entry for entry in related[incident.correlation_id] if entry.pk != incident.pk],
         }
         for incident in incidents
+    ]
+
+
+def story_events(correlation_id: str) -> list[StoryEvent]:
+    """The kept events of one request or task, for the pipeline's story (manage.py trace)."""
+    fields = ("event_id", "type", "aggregate_type", "aggregate_id", "sequence", "occurred_at")
+    rows = AuditEntry.objects.filter(correlation_id=correlation_id).order_by("id")
+    return [
+        StoryEvent(**{name: row[name] for name in fields}, kept_at=row["received_at"])
+        for row in rows.values(*fields, "received_at")
     ]

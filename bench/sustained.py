@@ -41,36 +41,29 @@ PASSWORD = "Bench-Password-1234"
 def record_login_flows(count: int) -> list[list[dict]]:
     """Run `count` real login flows through the API (in process, with the pipeline stopped) and
     return each flow's envelopes, in the order they were published."""
-    from django.conf import settings
     from rest_framework.test import APIClient
 
     from identity.models import User
     from identity_project.eventbus.models import OutboxEvent
 
     harness.reset()
-    settings.EVENTBUS["FAST_PATH"] = False
     flows = []
-    try:
-        for n in range(count):
-            email = f"flow-{n}-{uuid.uuid4().hex[:6]}@bench.example"
-            User.objects.create_user(email, PASSWORD)
-            since = OutboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-            client = APIClient(REMOTE_ADDR=f"198.51.100.{n % 250 + 1}", HTTP_USER_AGENT="bench-browser/1.0")
-            client.post("/api/v1/auth/login", {"email": email, "password": "not-the-password"}, format="json")
-            tokens = client.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}, format="json")
-            pair = tokens.json()
-            refreshed = client.post(
-                "/api/v1/auth/token/refresh", {"refresh": pair["refresh"]}, format="json"
-            ).json()
-            client.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.get('access', pair['access'])}")
-            client.post("/api/v1/auth/logout", {}, format="json")
-            flows.append(
-                list(
-                    OutboxEvent.objects.filter(id__gt=since).order_by("id").values_list("envelope", flat=True)
-                )
-            )
-    finally:
-        settings.EVENTBUS["FAST_PATH"] = True
+    for n in range(count):
+        email = f"flow-{n}-{uuid.uuid4().hex[:6]}@bench.example"
+        User.objects.create_user(email, PASSWORD)
+        since = OutboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        client = APIClient(REMOTE_ADDR=f"198.51.100.{n % 250 + 1}", HTTP_USER_AGENT="bench-browser/1.0")
+        client.post("/api/v1/auth/login", {"email": email, "password": "not-the-password"}, format="json")
+        tokens = client.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}, format="json")
+        pair = tokens.json()
+        refreshed = client.post(
+            "/api/v1/auth/token/refresh", {"refresh": pair["refresh"]}, format="json"
+        ).json()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.get('access', pair['access'])}")
+        client.post("/api/v1/auth/logout", {}, format="json")
+        flows.append(
+            list(OutboxEvent.objects.filter(id__gt=since).order_by("id").values_list("envelope", flat=True))
+        )
     harness.reset()
     return flows
 
@@ -102,7 +95,7 @@ class Feeder(threading.Thread):
 
         try:
             while not self.stopping.is_set():
-                pending = OutboxEvent.objects.filter(dispatched_at__isnull=True).count()
+                pending = OutboxEvent.objects.count()
                 if pending < self.stock:
                     batch = self.make(self.stock)
                     harness.fill_outbox(batch)

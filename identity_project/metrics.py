@@ -20,7 +20,7 @@ from prometheus_client import Counter, Histogram, multiprocess
 
 EVENTS_PUBLISHED = Counter(
     "eventbus_events_published",
-    "Events sent to the broker after their transaction committed (fast path or relay), by type.",
+    "Events the relay sent to the broker after their transaction committed, by type.",
     ["type"],
 )
 EVENTS_PROCESSED = Counter(

@@ -47,11 +47,11 @@ class DatabaseStateCollector(Collector):
 
     @staticmethod
     def _outbox() -> Iterator[Metric]:
-        pending = OutboxEvent.objects.filter(dispatched_at__isnull=True)
+        pending = OutboxEvent.objects.all()
         yield GaugeMetricFamily(
             "eventbus_outbox_pending_events", "Outbox rows not sent to the broker yet.", value=pending.count()
         )
-        # Ids grow with time, and the partial index on pending ids finds the first one at once.
+        # Ids grow with time, and the primary key finds the first one at once.
         oldest = pending.order_by("id").values_list("created_at", flat=True).first()
         age = (timezone.now() - oldest).total_seconds() if oldest else 0.0
         yield GaugeMetricFamily(

@@ -275,11 +275,13 @@ EVENTBUS = {
     # Far below RabbitMQ's consumer_timeout and Redis's visibility timeout (CELERY-NOTES.md).
     "BACKOFF_MAX": env.float("EVENTBUS_BACKOFF_MAX", default=300.0),
     "BATCH_SIZE": env.int("EVENTBUS_BATCH_SIZE", default=1000),
+    # An idle relay's poll; a commit rings its doorbell (host:port list, empty: poll only) at once.
     "RELAY_INTERVAL": env.float("EVENTBUS_RELAY_INTERVAL", default=0.5),
-    # The relay leaves rows younger than this to the on-commit fast path.
-    "RELAY_GRACE": env.float("EVENTBUS_RELAY_GRACE", default=2.0),
-    "FAST_PATH": env.bool("EVENTBUS_FAST_PATH", default=True),
-    "OUTBOX_RETENTION_DAYS": env.int("EVENTBUS_OUTBOX_RETENTION_DAYS", default=7),
+    "RELAY_WAKE": env.str("EVENTBUS_RELAY_WAKE", default="127.0.0.1:8769"),
+    # Where this relay listens (default: the first RELAY_WAKE address).
+    "RELAY_LISTEN": env.str("EVENTBUS_RELAY_LISTEN", default=""),
+    # The deadline of every broker call: connect, publish, confirm.
+    "BROKER_TIMEOUT": env.float("EVENTBUS_BROKER_TIMEOUT", default=5.0),
     # Idempotency keys outlive any redelivery or replay that could still come.
     "PROCESSED_RETENTION_DAYS": env.int("EVENTBUS_PROCESSED_RETENTION_DAYS", default=90),
 }
@@ -296,12 +298,26 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": env.float("FILESYSTEM_BROKER_POLLING_INTERVAL", default=0.2),
     }
 elif CELERY_BROKER_URL.startswith("redis"):
-    # Unacked messages come back only after this; keep retry backoff far below it.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Unacked messages come back only after this; keep retry backoff far below it. Every socket
+    # operation has the broker deadline.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_timeout": EVENTBUS["BROKER_TIMEOUT"],
+        "socket_connect_timeout": EVENTBUS["BROKER_TIMEOUT"],
+    }
 else:
-    # Publisher confirms; and a publisher that cannot reach RabbitMQ gives up after one quick
-    # retry instead of blocking a request: the outbox row stays pending for the relay.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True, "max_retries": 1, "interval_start": 0.2}
+    # Publisher confirms, waited for at most BROKER_TIMEOUT (the relay's publish timeout, and the
+    # socket's own for any other publisher, such as a task's retry); a socket write never blocks
+    # longer either (RabbitMQ stops reading from a publisher it blocks on an alarm). A publisher
+    # that cannot reach RabbitMQ gives up after one quick retry.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "confirm_publish": True,
+        "read_timeout": EVENTBUS["BROKER_TIMEOUT"],
+        "write_timeout": EVENTBUS["BROKER_TIMEOUT"],
+        "max_retries": 1,
+        "interval_start": 0.2,
+    }
+CELERY_BROKER_CONNECTION_TIMEOUT = EVENTBUS["BROKER_TIMEOUT"]
 CELERY_TASK_QUEUES = routing.task_queues(CELERY_BROKER_URL, EVENTBUS["DELIVERY_LIMIT"])
 CELERY_TASK_DEFAULT_QUEUE = routing.IDENTITY
 CELERY_TASK_DEFAULT_EXCHANGE = routing.EXCHANGE.name

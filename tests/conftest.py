@@ -147,9 +147,19 @@ def purge_queues() -> None:
 
 @pytest.fixture
 def worker(transactional_db, log_dir: Path):
-    """A real `celery worker` process (prefork, two children) on the audit and probe queues."""
+    """A real `celery worker` process (prefork, two children) on the audit and probe queues, with
+    the relay that sends it what the test commits."""
     purge_queues()
     process = start_worker(log_dir)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def lone_worker(transactional_db, log_dir: Path):
+    """The same worker without a relay, for a test that runs its relays itself."""
+    purge_queues()
+    process = start_worker(log_dir, relay=False)
     yield process
     process.stop()
 

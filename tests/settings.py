@@ -7,9 +7,17 @@ share it.
 """
 
 import os
+import socket
 import tempfile
 import uuid
 from pathlib import Path
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
 
 RUN_ID = os.environ.setdefault("TEST_RUN_ID", uuid.uuid4().hex[:10])
 RABBITMQ_HOST = os.environ.get("TEST_RABBITMQ_HOST", "127.0.0.1:5672")
@@ -31,7 +39,8 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + RUN_ID)
 os.environ.setdefault("EVENTBUS_BACKOFF_FACTOR", "1.0")
-os.environ.setdefault("EVENTBUS_RELAY_GRACE", "0.5")
+# The run's own relay doorbell, shared with the processes it starts (a free port of this machine).
+os.environ.setdefault("EVENTBUS_RELAY_WAKE", f"127.0.0.1:{_free_udp_port()}")
 os.environ.setdefault("EVENTBUS_DELIVERY_LIMIT", "3")
 # The run's own metrics folder, shared with the worker and relay processes it starts.
 os.environ.setdefault(

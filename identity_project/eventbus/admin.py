@@ -41,7 +41,7 @@ class DeadLetterAdmin(admin.ModelAdmin):
 
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(admin.ModelAdmin):
-    list_display = ("id", "type", "aggregate_type", "aggregate_id", "sequence", "created_at", "dispatched_at")
+    list_display = ("id", "type", "aggregate_type", "aggregate_id", "sequence", "created_at", "attempts")
     list_filter = ("type",)
     search_fields = ("event_id", "correlation_id", "aggregate_id")
     readonly_fields = [f.name for f in OutboxEvent._meta.fields]

@@ -168,7 +168,7 @@ class Consumer:
 
     def subscriptions(self) -> frozenset[str]:
         """The event types it takes; a batch consumer takes every type of the registry. Kept
-        until the registry grows: this runs for every message the fast path or the relay sends."""
+        until the registry grows: this runs for every message the relay sends."""
         if self.batch_handler is None:
             return frozenset(self.handlers)
         if self._all_types[0] != len(registry):
@@ -189,15 +189,24 @@ class Consumer:
             routes.append((self.urgent_queue or self.queue, urgent))
         return routes
 
-    def send(self, envelopes: list[dict[str, Any]], *, queue: str | None = None, producer=None) -> None:
+    def send(
+        self,
+        envelopes: list[dict[str, Any]],
+        *,
+        queue: str | None = None,
+        producer=None,
+        timeout: float | None = None,
+    ) -> None:
         """One message to this consumer's queue (or `queue`), without Celery's own publish retries:
-        the callers (fast path, relay, replay) decide what a failure means. The task's argsrepr
-        names the events instead of repeating their data in message headers, Flower and logs."""
+        the callers (relay, replay) decide what a failure means. The publish and its confirm wait at
+        most `timeout` (BROKER_TIMEOUT by default). The task's argsrepr names the events instead of
+        repeating their data in message headers, Flower and logs."""
         self.task.apply_async(
             args=(envelopes,),
             queue=queue or self.queue,
             producer=producer,
             retry=False,
+            timeout=settings.EVENTBUS["BROKER_TIMEOUT"] if timeout is None else timeout,
             argsrepr=f"[{len(envelopes)} events: {envelopes[0].get('type', '?')}, ...]"
             if envelopes
             else "[]",

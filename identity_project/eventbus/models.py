@@ -2,12 +2,12 @@
 failed delivery attempts and the dead-letter store."""
 
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 
 
 class OutboxEvent(models.Model):
-    """An event committed with the change that caused it, waiting to be sent to the broker."""
+    """An event committed with the change that caused it, waiting to be sent to the broker. The
+    relay deletes it once sent: the table holds only what waits (the audit trail keeps every event)."""
 
     event_id = models.UUIDField(unique=True)
     type = models.CharField(max_length=120)
@@ -18,14 +18,9 @@ class OutboxEvent(models.Model):
     correlation_id = models.CharField(max_length=64, db_index=True)
     envelope = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
+    # Failed sends of this row (broker down, deadline missed), and the last one's error.
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["id"], condition=Q(dispatched_at__isnull=True), name="outbox_pending_idx"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"

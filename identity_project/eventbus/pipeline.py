@@ -2,13 +2,15 @@
 what is dead-lettered, how long events take from commit to each consumer.
 
 Apps add sections of their own (integration: its circuits) with `register_section`; the event
-bus knows no domain.
+bus knows no domain. The outbox holds only what waits to be sent: the story of sent events comes
+from the app that keeps every event (audit), which registers it with `register_history`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -19,12 +21,33 @@ from identity_project.celery import app
 from identity_project.eventbus import consumers, routing
 from identity_project.eventbus.models import DeadLetter, DeliveryFailure, OutboxEvent, ProcessedEvent
 
-_sections: dict[str, Callable[[], Any]] = {}
 LATENCY_SAMPLE = 1000
+
+
+@dataclass(frozen=True)
+class StoryEvent:
+    """One event of a story: still waiting in the outbox, or kept (with when it was kept)."""
+
+    event_id: Any
+    type: str
+    aggregate_type: str
+    aggregate_id: str
+    sequence: int
+    occurred_at: datetime
+    kept_at: datetime | None = None
+
+
+_sections: dict[str, Callable[[], Any]] = {}
+_history: list[Callable[[str], list[StoryEvent]]] = []
 
 
 def register_section(name: str, provider: Callable[[], Any]) -> None:
     _sections[name] = provider
+
+
+def register_history(provider: Callable[[str], list[StoryEvent]]) -> None:
+    """`provider(correlation_id)`: the sent events of one story, as the app that keeps them has them."""
+    _history.append(provider)
 
 
 def _percentiles(values: list[float]) -> dict[str, float | None]:
@@ -74,9 +97,7 @@ def queue_depths() -> dict[str, int | str]:
 def snapshot() -> dict[str, Any]:
     now = timezone.now()
     hour_ago = now - timedelta(hours=1)
-    pending = OutboxEvent.objects.filter(dispatched_at__isnull=True).aggregate(
-        count=Count("id"), oldest=Min("created_at")
-    )
+    pending = OutboxEvent.objects.aggregate(count=Count("id"), oldest=Min("created_at"))
     failures = {
         (row["consumer"], row["transient"]): row["n"]
         for row in DeliveryFailure.objects.filter(created_at__gte=hour_ago)
@@ -117,7 +138,14 @@ def snapshot() -> dict[str, Any]:
 
 def story(correlation_id: str) -> list[dict[str, Any]]:
     """Every event of one request or task, with what each consumer did with it."""
-    events = list(OutboxEvent.objects.filter(correlation_id=correlation_id).order_by("id"))
+    events = {event.event_id: event for provider in _history for event in provider(correlation_id)}
+    for row in OutboxEvent.objects.filter(correlation_id=correlation_id):
+        events.setdefault(
+            row.event_id,
+            StoryEvent(row.event_id, row.type, row.aggregate_type, row.aggregate_id, row.sequence,
+                       occurred_at=row.created_at),
+        )  # fmt: skip
+    events = sorted(events.values(), key=lambda event: event.occurred_at)
     ids = [e.event_id for e in events]
     handled = {
         (p.event_id, p.consumer): p.processed_at for p in ProcessedEvent.objects.filter(event_id__in=ids)

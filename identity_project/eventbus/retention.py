@@ -1,8 +1,8 @@
 """Trimming the event bus's own history in small batches (never one long table lock).
 
-Dispatched outbox rows are kept a while for tracing; idempotency keys much longer than any
-redelivery or replay could come (a key removed too early lets a late duplicate apply twice).
-Pending outbox rows and dead letters are never trimmed here.
+Idempotency keys are kept much longer than any redelivery or replay could come (a key removed
+too early lets a late duplicate apply twice). The outbox needs no trimming (the relay deletes what
+it sent) and dead letters are never trimmed here.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from identity_project.eventbus.models import DeliveryFailure, OutboxEvent, ProcessedEvent
+from identity_project.eventbus.models import DeliveryFailure, ProcessedEvent
 
 BATCH = 5000
 
@@ -31,12 +31,6 @@ def purge_history(now=None) -> dict[str, int]:
     now = now or timezone.now()
     days = settings.EVENTBUS
     return {
-        "outbox": _delete_in_batches(
-            OutboxEvent.objects.filter(
-                dispatched_at__isnull=False,
-                dispatched_at__lt=now - timedelta(days=days["OUTBOX_RETENTION_DAYS"]),
-            )
-        ),
         "processed": _delete_in_batches(
             ProcessedEvent.objects.filter(
                 processed_at__lt=now - timedelta(days=days["PROCESSED_RETENTION_DAYS"])

@@ -61,7 +61,9 @@ class Pipeline:
         return folder
 
     def start_worker(self) -> Process:
-        worker = start_worker(self._folder(f"worker-{len(self.workers)}"), queues=QUEUES, env=self.env)
+        worker = start_worker(
+            self._folder(f"worker-{len(self.workers)}"), queues=QUEUES, env=self.env, relay=False
+        )
         self.workers.append(worker)
         return worker
 
@@ -97,6 +99,14 @@ def receiver(webhook_settings):  # noqa: F811 - the fixture imported above
     subscription_create(url=endpoint.url(), event_types=["identity.role.assigned_to_user"])
     yield endpoint
     endpoint.stop()
+
+
+@pytest.fixture(autouse=True)
+def ledger(transactional_db):
+    """What each scenario commits, kept apart from the outbox (reconcile.LEDGER)."""
+    reconcile.ledger_install()
+    yield
+    reconcile.ledger_remove()
 
 
 @pytest.fixture

@@ -18,9 +18,10 @@ from django.db import connection, transaction
 from audit.consumer import audit
 from identity_project.celery import app as celery_app
 from identity_project.eventbus import consumers, routing
-from identity_project.eventbus.models import DeadLetter, OutboxEvent
+from identity_project.eventbus.models import DeadLetter
 from identity_project.eventbus.publisher import publish
 from integration.models import WebhookAttempt
+from tests.chaos import reconcile
 from tests.chaos.conftest import CHAOS_EVENTS, CHAOS_LOGINS, DRAIN_TIMEOUT, Pipeline
 from tests.chaos.load import Burst, register_users
 from tests.chaos.reconcile import settle
@@ -52,17 +53,15 @@ def test_worker_processes_killed_with_sigkill_again_and_again(pipeline, receiver
 
 
 @pytest.mark.rabbitmq_only
-def test_rabbitmq_stopped_and_restarted_during_the_burst(transactional_db, log_dir, receiver, settings):
+def test_rabbitmq_stopped_and_restarted_during_the_burst(transactional_db, log_dir, receiver):
     # given a private RabbitMQ node (the shared one serves other runs) carrying the pipeline; this
     # process only commits, the relay alone takes events to that node
     node = RabbitMQNode()
-    settings.EVENTBUS = {**settings.EVENTBUS, "FAST_PATH": False}
     running = Pipeline(log_dir, CELERY_BROKER_URL=node.url)
     try:
         node.start()
         running.start_worker()
         running.start_relay()
-        # (registered only now: with the fast path on, their events would go to the shared server)
         burst = Burst(events=CHAOS_EVENTS, users=register_users(CHAOS_LOGINS))
         burst.start()
 
@@ -106,9 +105,8 @@ def test_postgresql_connections_of_the_pipeline_dropped_during_the_burst(pipelin
     assert terminated > 0
 
 
-def test_relays_killed_and_restarted_and_two_at_once(transactional_db, log_dir, receiver, users, settings):
-    # given no fast path in this process: the relays carry every event, two of them at once
-    settings.EVENTBUS = {**settings.EVENTBUS, "FAST_PATH": False}
+def test_relays_killed_and_restarted_and_two_at_once(transactional_db, log_dir, receiver, users):
+    # given two relays at once: one sends, the other stands by
     running = Pipeline(log_dir)
     try:
         running.start_worker()
@@ -165,7 +163,7 @@ def test_a_poison_message_among_good_ones(pipeline, receiver, users):
         poison = publish(ProbeRequested(probe_id=uuid.uuid4().hex, action="kill_always"))
     # and a batch for audit with one event its table cannot take (its aggregate id is too long)
     burst.wait_until(0.5)
-    envelopes = [row.envelope for row in OutboxEvent.objects.order_by("id")[:10]]
+    envelopes = reconcile.committed_envelopes()[:10]
     batch = [{**envelope, "event_id": str(uuid.uuid4())} for envelope in envelopes]
     batch[4] = {**batch[4], "aggregate_id": "x" * 100}
     audit.task.apply_async(args=(batch,), queue=routing.AUDIT)
@@ -185,9 +183,8 @@ def test_a_poison_message_among_good_ones(pipeline, receiver, users):
     assert result.dead_lettered == 2
 
 
-def _copies_onto_the_queues(rows: list[OutboxEvent]) -> int:
+def _copies_onto_the_queues(envelopes: list[dict]) -> int:
     """Messages exactly like the relay's, published with kombu straight onto the consumers' queues."""
-    envelopes = [row.envelope for row in rows]
     sent = 0
     with celery_app.connection_for_write() as broker:
         producer = broker.Producer(serializer="json")
@@ -213,10 +210,10 @@ def test_duplicate_deliveries_injected_into_the_queues(pipeline, receiver, users
 
     # copies of what was sent so far, mid-burst, and of everything once the burst is over
     burst.wait_until(0.5)
-    sent = _copies_onto_the_queues(list(OutboxEvent.objects.filter(dispatched_at__isnull=False)))
+    sent = _copies_onto_the_queues(reconcile.committed_envelopes())
     burst.finish()
     settle("duplicates (first pass)", receiver=receiver, explained={}, timeout=DRAIN_TIMEOUT)
-    sent += _copies_onto_the_queues(list(OutboxEvent.objects.all()))
+    sent += _copies_onto_the_queues(reconcile.committed_envelopes())
 
     result = settle("duplicates injected", receiver=receiver, explained={}, timeout=DRAIN_TIMEOUT)
     assert sent > 0

@@ -176,7 +176,7 @@ def test_staff_without_a_second_factor_enrol_one_before_the_admin_opens():
     assert types.index("mfa_device.verified") < types.index("user.logged_in")
 
 
-def test_admin_sign_ins_and_failures_reach_the_audit_trail_with_their_door(root, worker, relay):
+def test_admin_sign_ins_and_failures_reach_the_audit_trail_with_their_door(root, worker):
     device = authenticator(root)
     password_step(Client(), root.email, "wrong-password")
     client = Client()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +52,8 @@ class Process:
         self.popen = subprocess.Popen(
             args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
+        # Processes stopped with this one (a worker's relay).
+        self.companions: list[Process] = []
 
     @property
     def pid(self) -> int:
@@ -63,6 +67,8 @@ class Process:
         return [int(pid) for pid in out.stdout.split()]
 
     def stop(self, timeout: float = 15.0) -> None:
+        for companion in self.companions:
+            companion.stop(timeout)
         if self.popen.poll() is None:
             os.killpg(self.pid, signal.SIGTERM)
             try:
@@ -74,8 +80,16 @@ class Process:
 
 
 def start_worker(
-    log_dir: Path, *, queues: str = "audit,probe", concurrency: int = 2, env: dict[str, str] | None = None
+    log_dir: Path,
+    *,
+    queues: str = "audit,probe",
+    concurrency: int = 2,
+    env: dict[str, str] | None = None,
+    relay: bool = True,
 ) -> Process:
+    """A worker on `queues`, with a relay (stopped with it) that sends it what the test commits, as
+    production runs them; `relay=False` for a test that runs its relays itself. A second relay
+    started this way waits as a standby (relay.py)."""
     worker = Process(
         [
             PYTHON, "-m", "celery", "-A", "identity_project", "worker",
@@ -90,7 +104,38 @@ def start_worker(
         lambda: "ready." in worker.log() or worker.popen.poll() is not None, timeout=60, what="worker ready"
     )
     assert worker.popen.poll() is None, worker.log()
+    if relay:
+        worker.companions.append(start_relay(log_dir, env=env, name=f"relay-of-{worker.pid}"))
     return worker
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_web(log_dir: Path, *, env: dict[str, str] | None = None) -> tuple[Process, str]:
+    """The platform's web process as production runs it (gunicorn, two sync workers) on a free
+    loopback port; returns it and its base URL once /healthz answers."""
+    port = _free_port()
+    web = Process(
+        [PYTHON, "-m", "gunicorn", "identity_project.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--log-level", "warning"],
+        log_path=log_dir / "web.log",
+        env=env or service_env(),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return web.popen.poll() is not None
+
+    wait_for(healthy, timeout=60, what="gunicorn to answer /healthz")
+    assert web.popen.poll() is None, web.log()
+    return web, url
 
 
 def start_relay(log_dir: Path, *, env: dict[str, str] | None = None, name: str = "relay") -> Process:

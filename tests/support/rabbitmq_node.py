@@ -81,6 +81,14 @@ class RabbitMQNode:
     def stop(self) -> None:
         self._ctl("stop", timeout=60)
 
+    def raise_memory_alarm(self) -> None:
+        """RabbitMQ's memory alarm, as under pressure: every connection that publishes is blocked
+        (the broker stops reading from it) until the alarm clears; consumers go on."""
+        self._ctl("set_vm_memory_high_watermark", "absolute", "1")
+
+    def clear_memory_alarm(self) -> None:
+        self._ctl("set_vm_memory_high_watermark", "0.4")
+
     def remove(self) -> None:
         """Stop the node if it runs (also after a failed test) and delete its folder."""
         try:

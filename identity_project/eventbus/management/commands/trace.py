@@ -17,10 +17,10 @@ class Command(BaseCommand):
             raise CommandError(f"no event has the correlation id {correlation_id}")
         for item in told:
             event = item["event"]
-            sent = event.dispatched_at.isoformat() if event.dispatched_at else "not sent yet"
+            kept = f"kept at {event.kept_at.isoformat()}" if event.kept_at else "waiting in the outbox"
             self.stdout.write(
-                f"{event.created_at.isoformat()} {event.type} #{event.sequence} of {event.aggregate_type} "
-                f"{event.aggregate_id} [{event.event_id}] sent: {sent}"
+                f"{event.occurred_at.isoformat()} {event.type} #{event.sequence} of {event.aggregate_type} "
+                f"{event.aggregate_id} [{event.event_id}] {kept}"
             )
             for outcome in item["outcomes"]:
                 when = f" at {outcome['handled_at'].isoformat()}" if outcome["handled_at"] else ""
