@@ -92,14 +92,15 @@ def test_a_burst_of_100_failed_mfa_challenges_yields_one_alert_and_one_digest(
 
     # then one alert went out, naming how many had failed when it did (at least the threshold,
     # 3; more when the two worker processes took the burst out of order), and every event after
-    # it waits for the digest
+    # it waits for the digest. The burst comes in two messages (notification's batch is 50): when
+    # the two workers take them at once, the first two of each may be counted below the threshold
+    # before the other's are committed, so 95 to 97 are folded.
     [alert] = mailbox.to(bob.email, "failed mfa")
     counted = re.search(r"(\d+) MFA challenges on your account failed within 10 minutes", body(alert))
     assert counted is not None, body(alert)
-    below = int(counted.group(1)) - 1
-    assert 2 <= below < 10
-    folded = 100 - below - 1
-    assert Delivery.objects.filter(recipient_id=bob.pk, status="folded").count() == folded
+    assert 3 <= int(counted.group(1)) < 10
+    folded = Delivery.objects.filter(recipient_id=bob.pk, status="folded").count()
+    assert 100 - 1 - 2 * 2 <= folded <= 100 - 1 - 2
 
     # when the periodic digest runs
     send_digests.apply_async(queue=routing.NOTIFICATION)
