@@ -16,7 +16,7 @@ from functools import cache
 from django.apps import apps
 from django.contrib.auth import get_permission_codename
 from django.contrib.auth.backends import BaseBackend, ModelBackend
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from identity.models import PermissionGrant, Role, RoleAssignment, RolePermission
@@ -39,23 +39,33 @@ def _current(now) -> Q:
     return Q(expires_at__isnull=True) | Q(expires_at__gt=now)
 
 
+def _live_grants(now) -> QuerySet[PermissionGrant]:
+    return PermissionGrant.objects.filter(_current(now))
+
+
+def _live_assignments(now) -> QuerySet[RoleAssignment]:
+    return RoleAssignment.objects.filter(_current(now))
+
+
+def _chain(role_id, roles: dict) -> list:
+    """The roles a holder of `role_id` gets: it and its ancestors, up to the first inactive one
+    (which grants nothing, nor its ancestors through it); once around a cycle. `roles` maps
+    each role's id to its row of id, parent_id and is_active."""
+    chain = []
+    while role_id is not None and role_id not in chain and role_id in roles and roles[role_id]["is_active"]:
+        chain.append(role_id)
+        role_id = roles[role_id]["parent_id"]
+    return chain
+
+
 def effective_roles(user, now=None) -> set:
     """Ids of the active roles the user holds, directly or as ancestors of an assigned role."""
     now = now or timezone.now()
-    assigned = set(RoleAssignment.objects.filter(_current(now), user=user).values_list("role_id", flat=True))
+    assigned = set(_live_assignments(now).filter(user=user).values_list("role_id", flat=True))
     if not assigned:
         return set()
     roles = {r["id"]: r for r in Role.objects.values("id", "parent_id", "is_active")}
-    effective = set()
-    for role_id in assigned:
-        seen = set()
-        while (
-            role_id is not None and role_id not in seen and role_id in roles and roles[role_id]["is_active"]
-        ):
-            seen.add(role_id)
-            effective.add(role_id)
-            role_id = roles[role_id]["parent_id"]
-    return effective
+    return {role_id for assigned_id in assigned for role_id in _chain(assigned_id, roles)}
 
 
 def permissions_of(user) -> frozenset[str]:
@@ -63,11 +73,7 @@ def permissions_of(user) -> frozenset[str]:
     if cached is not None:
         return cached
     now = timezone.now()
-    codenames = set(
-        PermissionGrant.objects.filter(_current(now), user=user).values_list(
-            "permission__codename", flat=True
-        )
-    )
+    codenames = set(_live_grants(now).filter(user=user).values_list("permission__codename", flat=True))
     role_ids = effective_roles(user, now)
     if role_ids:
         codenames |= set(
