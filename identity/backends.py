@@ -1,4 +1,5 @@
-"""The permission backend: `user.has_perm("identity.manage_users")` from roles and grants.
+"""The permission backend: `user.has_perm("identity.manage_users")` from roles and grants, and
+`users_holding(codename)`, the same rule asked the other way round: who holds it.
 
 A user holds a permission through a direct grant or an assigned role, or through any ancestor
 of an assigned role; assignments and grants count until they expire, and an inactive role
@@ -16,10 +17,11 @@ from functools import cache
 from django.apps import apps
 from django.contrib.auth import get_permission_codename
 from django.contrib.auth.backends import BaseBackend, ModelBackend
-from django.db.models import Q
+from django.contrib.auth.models import Permission as DjangoPermission
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from identity.models import PermissionGrant, Role, RoleAssignment, RolePermission
+from identity.models import PermissionGrant, Role, RoleAssignment, RolePermission, User
 
 CACHE_ATTR = "_identity_permissions"
 
@@ -39,23 +41,33 @@ def _current(now) -> Q:
     return Q(expires_at__isnull=True) | Q(expires_at__gt=now)
 
 
+def _live_grants(now) -> QuerySet[PermissionGrant]:
+    return PermissionGrant.objects.filter(_current(now))
+
+
+def _live_assignments(now) -> QuerySet[RoleAssignment]:
+    return RoleAssignment.objects.filter(_current(now))
+
+
+def _chain(role_id, roles: dict) -> list:
+    """The roles a holder of `role_id` gets: it and its ancestors, up to the first inactive one
+    (which grants nothing, nor its ancestors through it); once around a cycle. `roles` maps
+    each role's id to its row of id, parent_id and is_active."""
+    chain = []
+    while role_id is not None and role_id not in chain and role_id in roles and roles[role_id]["is_active"]:
+        chain.append(role_id)
+        role_id = roles[role_id]["parent_id"]
+    return chain
+
+
 def effective_roles(user, now=None) -> set:
     """Ids of the active roles the user holds, directly or as ancestors of an assigned role."""
     now = now or timezone.now()
-    assigned = set(RoleAssignment.objects.filter(_current(now), user=user).values_list("role_id", flat=True))
+    assigned = set(_live_assignments(now).filter(user=user).values_list("role_id", flat=True))
     if not assigned:
         return set()
     roles = {r["id"]: r for r in Role.objects.values("id", "parent_id", "is_active")}
-    effective = set()
-    for role_id in assigned:
-        seen = set()
-        while (
-            role_id is not None and role_id not in seen and role_id in roles and roles[role_id]["is_active"]
-        ):
-            seen.add(role_id)
-            effective.add(role_id)
-            role_id = roles[role_id]["parent_id"]
-    return effective
+    return {role_id for assigned_id in assigned for role_id in _chain(assigned_id, roles)}
 
 
 def permissions_of(user) -> frozenset[str]:
@@ -63,11 +75,7 @@ def permissions_of(user) -> frozenset[str]:
     if cached is not None:
         return cached
     now = timezone.now()
-    codenames = set(
-        PermissionGrant.objects.filter(_current(now), user=user).values_list(
-            "permission__codename", flat=True
-        )
-    )
+    codenames = set(_live_grants(now).filter(user=user).values_list("permission__codename", flat=True))
     role_ids = effective_roles(user, now)
     if role_ids:
         codenames |= set(
@@ -76,6 +84,39 @@ def permissions_of(user) -> frozenset[str]:
     result = frozenset(codenames - django_model_permissions())
     setattr(user, CACHE_ATTR, result)
     return result
+
+
+def roles_giving(codename: str) -> set:
+    """Ids of the roles whose holders get `codename`: those whose chain (_chain, as for
+    effective_roles) reaches a role that has it. One query, whatever the number of roles."""
+    has_it = RolePermission.objects.filter(role=OuterRef("pk"), permission__codename=codename)
+    roles = {r["id"]: r for r in Role.objects.values("id", "parent_id", "is_active", has_it=Exists(has_it))}
+    return {role_id for role_id in roles if any(roles[r]["has_it"] for r in _chain(role_id, roles))}
+
+
+def users_holding(codename: str, now=None) -> QuerySet[User]:
+    """The users for whom `user.has_perm(codename)` is true, in two queries (the roles, then the
+    users; the users alone for one of Django's model permissions) however many users there are.
+
+    The two definitions must agree: a change to who holds a permission goes into both. Here
+    are, in has_perm's order, an active superuser (PermissionsMixin holds them everything),
+    Django's own user and group permissions (SessionUserBackend, a ModelBackend), and the
+    live grants and assignments of permissions_of, which never give Django's model permissions.
+    """
+    now = now or timezone.now()
+    holds = Q(is_superuser=True)
+    app_label, dot, name = codename.partition(".")
+    if dot:
+        django_permission = DjangoPermission.objects.filter(content_type__app_label=app_label, codename=name)
+        by_user = User.user_permissions.through.objects.filter(permission__in=django_permission)
+        by_group = User.groups.through.objects.filter(group__permissions__in=django_permission)
+        holds |= Q(pk__in=by_user.values("user_id")) | Q(pk__in=by_group.values("user_id"))
+    if codename not in django_model_permissions():
+        holds |= Q(pk__in=_live_grants(now).filter(permission__codename=codename).values("user_id"))
+        role_ids = roles_giving(codename)
+        if role_ids:
+            holds |= Q(pk__in=_live_assignments(now).filter(role_id__in=role_ids).values("user_id"))
+    return User.objects.filter(holds, is_active=True)
 
 
 def forget_permissions(user) -> None:
