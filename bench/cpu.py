@@ -2,7 +2,7 @@
 
 What each process spends per event or per request is what bounds a rate on cores they all share:
 the relay, the workers (with their pool children), gunicorn (with its workers), PostgreSQL (the
-postmaster's own, its live children's, and what its reaped children used), RabbitMQ, and the
+backends of the benchmark's database and the server's background processes), RabbitMQ, and the
 benchmark's own client threads. py-spy's samples (the profile part) name the costs, but count a
 thread waiting on a socket too; this counts CPU only.
 """
@@ -40,13 +40,18 @@ def tree(pid: int) -> float:
     return _cpu(pid, reaped=True) + sum(_cpu(child) for child in _children(pid))
 
 
-def postmaster() -> int:
+def postgresql() -> list[int]:
+    """PostgreSQL's processes working for this benchmark: the backends of its database, and the
+    background processes (WAL writer, checkpointer, ...) that work for every database. Other
+    databases' backends, another run's on the same server, are left out."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SHOW data_directory")
-        data_directory = cursor.fetchone()[0]
-    return int((Path(data_directory) / "postmaster.pid").read_text().split()[0])
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() OR backend_type <> 'client backend'"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
 
 
 def rabbitmq() -> list[int]:
@@ -55,19 +60,25 @@ def rabbitmq() -> list[int]:
     return [int(found[0])] if found else []
 
 
-def services(rabbitmq_pids: list[int] | None = None) -> dict[str, list[int]]:
-    """PostgreSQL and RabbitMQ (the shared server unless other pids are given), for usage()."""
-    return {"postgresql": [postmaster()], "rabbitmq": rabbitmq() if rabbitmq_pids is None else rabbitmq_pids}
+def services() -> dict[str, list[int]]:
+    """PostgreSQL and the shared RabbitMQ server, for usage()."""
+    return {"postgresql": postgresql(), "rabbitmq": rabbitmq()}
 
 
-def usage(processes: dict[str, list[int]], *, clients: bool = False) -> dict[str, float]:
-    """Seconds of CPU so far of each named group of processes, each with its children; with
+def usage(processes: dict[str, list[int]], *, clients: bool = False) -> dict[str, dict[int, float]]:
+    """Seconds of CPU so far of each process (with its children) of each named group; with
     `clients`, also this process's own (its client threads; its children are counted apart)."""
-    spent = {name: sum(tree(pid) for pid in pids) for name, pids in processes.items()}
-    return spent | ({"clients": _cpu(os.getpid())} if clients else {})
+    spent = {name: {pid: tree(pid) for pid in pids} for name, pids in processes.items()}
+    return spent | ({"clients": {os.getpid(): _cpu(os.getpid())}} if clients else {})
 
 
-def per_unit(before: dict[str, float], after: dict[str, float], units: int, *, scale: float = 1e6) -> dict:
-    """CPU per unit of work of each, and in all: microseconds by default (scale 1e3: milliseconds)."""
-    spent = {name: round((after[name] - before[name]) / units * scale, 1) for name in before}
+def per_unit(before: dict, after: dict, units: int, *, scale: float = 1e6) -> dict[str, float]:
+    """CPU per unit of work of each group, and in all: microseconds by default (scale 1e3:
+    milliseconds). A process that started in between counts from nothing; one that ended in
+    between (a PostgreSQL backend that disconnected) is left out."""
+    spent = {
+        name: round(sum(seconds - before[name].get(pid, 0.0) for pid, seconds in after[name].items())
+                    / units * scale, 1)
+        for name in before
+    }  # fmt: skip
     return spent | {"total": round(sum(spent.values()), 1)}
