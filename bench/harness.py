@@ -100,12 +100,19 @@ class Process:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        self.popen.terminate()
+        stop_all([self])
+
+
+def stop_all(processes: list[Process]) -> None:
+    """Stop them all at once: a worker takes seconds to shut down, and they need not take turns."""
+    for process in processes:
+        process.popen.terminate()
+    for process in processes:
         try:
-            self.popen.wait(30)
+            process.popen.wait(30)
         except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
+            process.popen.kill()
+            process.popen.wait()
 
 
 def start_worker(
@@ -125,8 +132,8 @@ def start_worker(
     return worker
 
 
-def start_relay(log_dir: Path) -> Process:
-    return Process([sys.executable, "manage.py", "relay_outbox", "--interval", "0.1"], "relay", log_dir)
+def start_relay(log_dir: Path, *, env: dict[str, str] | None = None) -> Process:
+    return Process([sys.executable, "manage.py", "relay_outbox", "--interval", "0.1"], "relay", log_dir, env)
 
 
 def free_port() -> int:
