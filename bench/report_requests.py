@@ -1,0 +1,119 @@
+"""The report's targets and sections for the parts that measure requests (logins). What limits
+a missed target is said from what the run measured: the CPU each process spent per request
+(cpu.py, from /proc) against the time a request took.
+"""
+
+from __future__ import annotations
+
+from bench.tables import table, target
+
+CPU = {"web": "gunicorn", "relay": "relay", "workers": "workers", "postgresql": "PostgreSQL",
+       "rabbitmq": "RabbitMQ", "clients": "clients"}  # fmt: skip
+WORKERS = 2  # gunicorn's sync workers (harness.start_web)
+
+
+def _cpu(measured: dict) -> str:
+    c = measured["cpu_ms"]
+    return ", ".join(f"{label} {c[name]}" for name, label in CPU.items()) + f" ms: {c['total']} ms in all"
+
+
+def rate_limit(measured: dict, cores: int, what: str) -> str:
+    """Whether CPU bounds a rate: the CPU per request of each process, the ceiling it sets on these
+    cores and how busy they were; and how much of the time a gunicorn worker held a request (its
+    clients outnumber its workers) was spent on its CPU."""
+    total, web, rate = measured["cpu_ms"]["total"], measured["cpu_ms"]["web"], measured["rate"]
+    busy = rate * total / 1000 / cores
+    held = WORKERS * 1000 / measured["client_rate"] if measured["client_rate"] else 0
+    return (
+        f"CPU per {what}, its events' delivery and consumption included: {_cpu(measured)}, at most "
+        f"~{cores * 1000 / total:.0f}/s on {cores} cores, which were {busy:.0%} busy at {rate}/s; each of "
+        f"gunicorn's {WORKERS} workers held a {what} {held:.0f} ms, {web} ms of it on its CPU"
+    )
+
+
+def latency_limit(measured: dict, what: str, *, hash_ms: float | None = None) -> str:
+    """Where one request's time goes, alone: its p50 against gunicorn's CPU per request."""
+    p50 = measured["latency"]["p50_ms"]
+    hashed = f" (the bare hash {hash_ms} ms)" if hash_ms else ""
+    return (
+        f"one {what} alone: p50 {p50} ms{hashed}, of which gunicorn's CPU {measured['cpu_ms']['web']} ms; "
+        f"CPU per {what}, its events' delivery and consumption included: {_cpu(measured)}"
+    )
+
+
+def targets(results: dict, cores: int) -> list[dict]:
+    rows = []
+    logins = results.get("logins")
+    if logins:
+        django, keycloak = logins["hashers"]["django"], logins["hashers"]["keycloak"]
+        rows += target(
+            "logins/s ÷ password checks/s (Django's Argon2)",
+            django["ratio"],
+            0.7,
+            limit=rate_limit(django["login"], cores, "login"),
+        )
+        rows += target(
+            "logins/s per core at Keycloak's Argon2 cost",
+            keycloak["per_core"],
+            30,
+            unit="/s",
+            limit=rate_limit(keycloak["login"], cores, "login"),
+        )
+        alone, hash_ms = keycloak.get("alone"), keycloak.get("hash_ms")
+        if alone and hash_ms and alone["latency"].get("p50_ms"):
+            rows += target(
+                "one sign-in p50 ÷ bare hash time (Keycloak's Argon2)",
+                round(alone["latency"]["p50_ms"] / hash_ms, 2),
+                2.5,
+                at_most=True,
+                limit=latency_limit(alone, "sign-in", hash_ms=hash_ms),
+            )
+    return rows
+
+
+# --- sections -------------------------------------------------------------------------------
+
+
+def _cpu_rows(runs: dict[str, dict]) -> list[list]:
+    return [[label, *(m["cpu_ms"][name] for name in (*CPU, "total"))] for label, m in runs.items()]
+
+
+def _cpu_table(runs: dict[str, dict], what: str) -> list[str]:
+    return [
+        "",
+        f"CPU per {what} (ms, from /proc), from the first request until its events were consumed:",
+        "",
+        *table(["run", *CPU.values(), "in all"], _cpu_rows(runs)),
+    ]
+
+
+def logins(r: dict) -> list[str]:
+    rows = [
+        [hasher, m["hash_rate"], m["login"]["rate"], m["login"]["client_rate"], m["ratio"], m["per_core"],
+         m["login"]["latency"].get("p50_ms"), m["login"]["failed"]]
+        for hasher, m in r["hashers"].items()
+    ]  # fmt: skip
+    lines = [
+        f"{r['seconds']:.0f} s each; gunicorn 2 sync workers, {r['clients']} client threads, the relay and "
+        f"the consumers' workers, on the same {r['cores']} cores; logins/s count until their events were "
+        "consumed (the client's own rate stops at its last answer); password checks with one process "
+        "per core.",
+        "",
+        *table(
+            ["hasher", "password checks/s", "logins/s", "client's logins/s", "ratio", "logins/s per core",
+             "p50 ms", "failed"],
+            rows,
+        ),
+    ]  # fmt: skip
+    runs = {f"{hasher}, {r['clients']} clients": m["login"] for hasher, m in r["hashers"].items()}
+    keycloak = r["hashers"].get("keycloak", {})
+    if "alone" in keycloak:
+        alone = keycloak["alone"]
+        runs["keycloak, one client"] = alone
+        lines += [
+            "",
+            f"One client alone at Keycloak's cost: p50 {alone['latency'].get('p50_ms')} ms, p95 "
+            f"{alone['latency'].get('p95_ms')} ms of one sign-in; one password check in one process: "
+            f"{keycloak['hash_ms']} ms.",
+        ]
+    return lines + _cpu_table(runs, "login")
