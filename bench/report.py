@@ -19,7 +19,7 @@ from bench.tables import table, target
 
 README = ROOT / "README.md"
 README_START, README_END = "<!-- bench:summary:start -->", "<!-- bench:summary:end -->"
-PARTS = ("pipeline", "sustained", "latency", "alerts", "logins", "search", "profile")
+PARTS = ("pipeline", "sustained", "latency", "alerts", "logins", "refreshes", "search", "profile")
 
 
 def _suffix(size: str) -> str:
@@ -316,6 +316,7 @@ SECTIONS = {
     "latency": ("Latency, commit to each consumer", _latency),
     "alerts": ("Urgent alerts", _alerts),
     "logins": ("Logins", report_requests.logins),
+    "refreshes": ("Token refreshes", report_requests.refreshes),
     "search": ("Audit search as the trail grows", _search),
     "profile": ("Profile of the hot path", _profile),
 }

@@ -1,6 +1,6 @@
-"""The report's targets and sections for the parts that measure requests (logins). What limits
-a missed target is said from what the run measured: the CPU each process spent per request
-(cpu.py, from /proc) against the time a request took.
+"""The report's targets and sections for the parts that measure requests (logins, refreshes).
+What limits a missed target is said from what the run measured: the CPU each process spent per
+request (cpu.py, from /proc) against the time a request took.
 """
 
 from __future__ import annotations
@@ -68,6 +68,23 @@ def targets(results: dict, cores: int) -> list[dict]:
                 at_most=True,
                 limit=latency_limit(alone, "sign-in", hash_ms=hash_ms),
             )
+    refreshes = results.get("refreshes")
+    if refreshes:
+        rows += target(
+            "refreshes/s per core",
+            refreshes["per_core"],
+            240,
+            unit="/s",
+            limit=rate_limit(refreshes["rate"], cores, "refresh"),
+        )
+        rows += target(
+            "one refresh p50",
+            refreshes["alone"]["latency"].get("p50_ms"),
+            8,
+            at_most=True,
+            unit=" ms",
+            limit=latency_limit(refreshes["alone"], "refresh"),
+        )
     return rows
 
 
@@ -117,3 +134,23 @@ def logins(r: dict) -> list[str]:
             f"{keycloak['hash_ms']} ms.",
         ]
     return lines + _cpu_table(runs, "login")
+
+
+def refreshes(r: dict) -> list[str]:
+    rate, alone = r["rate"], r["alone"]
+    rows = [
+        [f"{r['clients']} clients", rate["rate"], rate["client_rate"], r["per_core"],
+         *(rate["latency"].get(p) for p in ("p50_ms", "p95_ms", "p99_ms")), rate["failed"]],
+        ["one client", alone["rate"], alone["client_rate"], "",
+         *(alone["latency"].get(p) for p in ("p50_ms", "p95_ms", "p99_ms")), alone["failed"]],
+    ]  # fmt: skip
+    lines = [
+        f"POST auth/token/refresh with rotation, {r['sizes']['seconds']:.0f} s with {r['clients']} client "
+        f"threads ({r['sessions_per_client']} sessions each, refreshed in turn), "
+        f"{r['sizes']['alone_s']:.0f} s with one; gunicorn 2 sync workers, the relay and the consumers' "
+        "workers on the same cores; refreshes/s count until their events were consumed.",
+        "",
+        *table(["run", "refreshes/s", "client's refreshes/s", "per core", "p50 ms", "p95 ms", "p99 ms",
+                "failed"], rows),
+    ]  # fmt: skip
+    return lines + _cpu_table({f"{r['clients']} clients": rate, "one client": alone}, "refresh")
