@@ -19,7 +19,7 @@ from bench.tables import table, target
 
 README = ROOT / "README.md"
 README_START, README_END = "<!-- bench:summary:start -->", "<!-- bench:summary:end -->"
-PARTS = ("pipeline", "sustained", "latency", "alerts", "logins", "refreshes", "search", "profile")
+PARTS = ("pipeline", "sustained", "latency", "alerts", "logins", "refreshes", "alarm", "search", "profile")
 
 
 def _suffix(size: str) -> str:
@@ -317,6 +317,7 @@ SECTIONS = {
     "alerts": ("Urgent alerts", _alerts),
     "logins": ("Logins", report_requests.logins),
     "refreshes": ("Token refreshes", report_requests.refreshes),
+    "alarm": ("Broker alarm", report_requests.alarm),
     "search": ("Audit search as the trail grows", _search),
     "profile": ("Profile of the hot path", _profile),
 }

@@ -1,6 +1,7 @@
-"""The report's targets and sections for the parts that measure requests (logins, refreshes).
-What limits a missed target is said from what the run measured: the CPU each process spent per
-request (cpu.py, from /proc) against the time a request took.
+"""The report's targets and sections for the parts that measure requests (logins, refreshes,
+alarm). What limits a missed target is said from what the run measured: the CPU each process
+spent per request (cpu.py, from /proc) against the time a request took, the failures and the
+events held up by the alarm.
 """
 
 from __future__ import annotations
@@ -85,7 +86,39 @@ def targets(results: dict, cores: int) -> list[dict]:
             unit=" ms",
             limit=latency_limit(refreshes["alone"], "refresh"),
         )
+    alarm = results.get("alarm")
+    if alarm:
+        rows += target(
+            "sign-up/sign-in p99 with the broker's memory alarm ÷ without",
+            alarm["ratio"],
+            2,
+            at_most=True,
+            limit=_alarm_limit(alarm),
+        )
+        events = alarm["events"]
+        rows += target(
+            "events lost after the alarm",
+            events["lost"],
+            0,
+            at_most=True,
+            unit="",
+            limit=f"{events['lost']} of {events['committed']} committed events had no audit entry "
+            f"{alarm['sizes']['settle_s']:.0f} s after the web stopped; "
+            f"{events['undispatched']} never left the outbox",
+        )
     return rows
+
+
+def _alarm_limit(alarm: dict) -> str:
+    phase, events = alarm["alarm"], alarm["events"]
+    failed = sum(kind["failed"] for kind in phase.values())
+    sent = sum(kind["count"] for kind in phase.values())
+    return (
+        f"under the alarm {failed} of {sent} requests had no answer within "
+        f"{alarm['sizes']['timeout_s']:.0f} s; {events['committed_with_alarm']} events were committed "
+        f"meanwhile and {events['arrived_after_clearing']} reached the audit trail only after the alarm "
+        "cleared: a request waits on the broker after its commit"
+    )
 
 
 # --- sections -------------------------------------------------------------------------------
@@ -154,3 +187,30 @@ def refreshes(r: dict) -> list[str]:
                 "failed"], rows),
     ]  # fmt: skip
     return lines + _cpu_table({f"{r['clients']} clients": rate, "one client": alone}, "refresh")
+
+
+def alarm(r: dict) -> list[str]:
+    sizes, events = r["sizes"], r["events"]
+    rows = [
+        [phase, kind, m["ok"], m["failed"], m.get("p50_ms"), m.get("p99_ms")]
+        for phase, measured in (("no alarm", r["calm"]), ("memory alarm", r["alarm"]))
+        for kind, m in measured.items()
+    ]
+    lines = [
+        f"A private RabbitMQ node under the web, the relay and the workers; {sizes['clients']} clients "
+        f"each signing up and then in (Keycloak's Argon2 cost), {sizes['seconds']:.0f} s without and "
+        f"{sizes['seconds']:.0f} s with its memory alarm; a request with no answer after "
+        f"{sizes['timeout_s']:.0f} s is given up and counts at that time.",
+        "",
+        *table(["phase", "request", "answered", "no answer", "p50 ms", "p99 ms"], rows),
+        "",
+        f"p99 with the alarm ÷ without (the worse request): {r['ratio']} (target ≤ 2).",
+        "",
+        *table(
+            ["events committed", "with the alarm", "audited at clearing", "arrived after clearing", "lost",
+             "settled in s"],
+            [[events["committed"], events["committed_with_alarm"], events["audited_at_clearing"],
+              events["arrived_after_clearing"], events["lost"], events["settled_in_s"]]],
+        ),
+    ]  # fmt: skip
+    return lines
