@@ -2,8 +2,8 @@
 gunicorn), a backlog written straight into the outbox, timings read back from the database, and
 where results go.
 
-Every part (pipeline, sustained, latency, alerts, logins, search, profile) has three sizes:
-`full` (what `make bench` runs), `quick` (`make bench-quick`, about a minute in all) and
+Every part (pipeline, sustained, latency, alerts, logins, refreshes, alarm, search, profile) has
+three sizes: `full` (what `make bench` runs), `quick` (`make bench-quick`, about a minute each) and
 `smoke` (tiny, for the test that keeps this code from rotting).
 """
 

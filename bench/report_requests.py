@@ -115,9 +115,9 @@ def _alarm_limit(alarm: dict) -> str:
     sent = sum(kind["count"] for kind in phase.values())
     return (
         f"under the alarm {failed} of {sent} requests had no answer within "
-        f"{alarm['sizes']['timeout_s']:.0f} s; {events['committed_with_alarm']} events were committed "
-        f"meanwhile and {events['arrived_after_clearing']} reached the audit trail only after the alarm "
-        "cleared: a request waits on the broker after its commit"
+        f"{alarm['sizes']['timeout_s']:.0f} s, though {events['committed_with_alarm']} events were "
+        f"committed meanwhile (and {events['committed_after_clearing']} after the clearing, by requests "
+        "still under way): a request waits on the broker after its commit"
     )
 
 
@@ -207,10 +207,11 @@ def alarm(r: dict) -> list[str]:
         f"p99 with the alarm ÷ without (the worse request): {r['ratio']} (target ≤ 2).",
         "",
         *table(
-            ["events committed", "with the alarm", "audited at clearing", "arrived after clearing", "lost",
-             "settled in s"],
-            [[events["committed"], events["committed_with_alarm"], events["audited_at_clearing"],
-              events["arrived_after_clearing"], events["lost"], events["settled_in_s"]]],
+            ["events committed", "under the alarm", "after clearing", "audited at clearing",
+             "arrived after clearing", "lost", "settled in s"],
+            [[events["committed"], events["committed_with_alarm"], events["committed_after_clearing"],
+              events["audited_at_clearing"], events["arrived_after_clearing"], events["lost"],
+              events["settled_in_s"]]],
         ),
     ]  # fmt: skip
     return lines
