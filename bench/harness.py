@@ -2,8 +2,8 @@
 gunicorn), a backlog written straight into the outbox, timings read back from the database, and
 where results go.
 
-Every part (pipeline, sustained, latency, alerts, logins, search, profile) has three sizes:
-`full` (what `make bench` runs), `quick` (`make bench-quick`, about a minute in all) and
+Every part (pipeline, sustained, latency, alerts, logins, refreshes, alarm, search, profile) has
+three sizes: `full` (what `make bench` runs), `quick` (`make bench-quick`, about a minute each) and
 `smoke` (tiny, for the test that keeps this code from rotting).
 """
 
@@ -100,12 +100,19 @@ class Process:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        self.popen.terminate()
+        stop_all([self])
+
+
+def stop_all(processes: list[Process]) -> None:
+    """Stop them all at once: a worker takes seconds to shut down, and they need not take turns."""
+    for process in processes:
+        process.popen.terminate()
+    for process in processes:
         try:
-            self.popen.wait(30)
+            process.popen.wait(30)
         except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
+            process.popen.kill()
+            process.popen.wait()
 
 
 def start_worker(
@@ -125,66 +132,8 @@ def start_worker(
     return worker
 
 
-# --- CPU per event ----------------------------------------------------------------------------
-# Read from /proc (utime + stime, in clock ticks) around a drain, for the relay and the worker
-# (with its pool children), PostgreSQL (the postmaster's own, its live children's, and what its
-# reaped children used) and RabbitMQ: what each spends per event is what bounds the drain on
-# cores they all share. py-spy's samples (the profile part) name the costs, but count a thread
-# waiting on a socket too; this counts CPU only.
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _stat(pid: int) -> list[str]:
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def _cpu(pid: int, *, reaped: bool = False) -> float:
-    """Seconds of CPU of one process (and, with `reaped`, of its children it has waited for)."""
-    try:
-        fields = _stat(pid)
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    ticks = int(fields[11]) + int(fields[12]) + ((int(fields[13]) + int(fields[14])) if reaped else 0)
-    return ticks / _TICK
-
-
-def _children(pid: int) -> list[int]:
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return [int(child) for child in found]
-
-
-def _postmaster() -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW data_directory")
-        data_directory = cursor.fetchone()[0]
-    return int((Path(data_directory) / "postmaster.pid").read_text().split()[0])
-
-
-def _rabbitmq() -> int | None:
-    found = subprocess.run(["pgrep", "-f", "beam.smp.*rabbit"], capture_output=True, text=True).stdout.split()
-    return int(found[0]) if found else None
-
-
-def cpu_usage(relay: Process, worker: Process) -> dict[str, float]:
-    postmaster, rabbitmq = _postmaster(), _rabbitmq()
-    return {
-        "relay": _cpu(relay.pid),
-        "worker": _cpu(worker.pid) + sum(_cpu(child) for child in _children(worker.pid)),
-        "postgresql": _cpu(postmaster, reaped=True) + sum(_cpu(child) for child in _children(postmaster)),
-        "rabbitmq": _cpu(rabbitmq) if rabbitmq else 0.0,
-    }
-
-
-def cpu_per_event(before: dict[str, float], after: dict[str, float], events: int) -> dict[str, float]:
-    """Microseconds of CPU per event of each, and in all."""
-    spent = {name: round((after[name] - before[name]) / events * 1e6, 1) for name in before}
-    return spent | {"total": round(sum(spent.values()), 1)}
-
-
-def start_relay(log_dir: Path) -> Process:
-    return Process([sys.executable, "manage.py", "relay_outbox", "--interval", "0.1"], "relay", log_dir)
+def start_relay(log_dir: Path, *, env: dict[str, str] | None = None) -> Process:
+    return Process([sys.executable, "manage.py", "relay_outbox", "--interval", "0.1"], "relay", log_dir, env)
 
 
 def free_port() -> int:

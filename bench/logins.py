@@ -2,8 +2,11 @@
 
 Both are measured in the same run with the same hasher and both cores busy: the hash rate with
 two processes checking passwords, the login rate with gunicorn (2 sync workers) answering
-POST /api/v1/auth/login from four client threads. Run with Django's default Argon2 and with
-Keycloak's published Argon2id cost (5 iterations, 7 MiB, parallelism 1).
+POST /api/v1/auth/login from four client threads, as in production: the relay and the
+consumers' workers at work (stack.py), the rate counted until every event of the logins was
+consumed. Run with Django's default Argon2 and with Keycloak's published Argon2id cost
+(5 iterations, 7 MiB, parallelism 1); at Keycloak's cost also one client alone (p50/p95 of one
+sign-in) against one password check in one process (the bare hash time).
 
     python -m bench.logins [--quick | --smoke]
 """
@@ -11,21 +14,23 @@ Keycloak's published Argon2id cost (5 iterations, 7 MiB, parallelism 1).
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 
-from bench import harness
+from bench import harness, stack
+from bench.clients import Timings
 from bench.harness import ROOT
 
 PASSWORD = "Bench-Password-1234"
 HASHERS = ("django", "keycloak")
 SIZES = {"full": {"seconds": 20.0}, "quick": {"seconds": 4.0}, "smoke": {"seconds": 1.0}}
+CLIENTS = 4
 
 
 def _check_passwords(hasher: str, seconds: float) -> None:
@@ -58,7 +63,8 @@ def hash_rate(hasher: str, seconds: float, processes: int = 2) -> float:
     return round(sum(int(child.communicate()[0].strip()) for child in children) / seconds, 2)
 
 
-def _create_users(hasher: str, count: int) -> list[str]:
+def create_users(hasher: str, count: int, prefix: str) -> list[str]:
+    """`count` users with the benchmark's password hashed by `hasher`; returns their e-mails."""
     from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm, make_password
     from django.test.utils import override_settings
 
@@ -70,7 +76,7 @@ def _create_users(hasher: str, count: int) -> list[str]:
         encoded = make_password(PASSWORD)
     get_hashers.cache_clear()
     get_hashers_by_algorithm.cache_clear()
-    emails = [f"{hasher}-{i}@bench.example" for i in range(count)]
+    emails = [f"{prefix}-{i}@bench.example" for i in range(count)]
     User.objects.bulk_create([User(email=e, password=encoded) for e in emails])
     return emails
 
@@ -81,49 +87,59 @@ def _hashers_setting(hasher: str) -> list[str]:
     return ["django.contrib.auth.hashers.Argon2PasswordHasher"]
 
 
-def login_rate(hasher: str, seconds: float, log_dir: Path, *, clients: int = 4) -> dict:
-    emails = _create_users(hasher, 40)
+def sign_in(http: httpx.Client, email: str, timed: Timings) -> httpx.Response | None:
+    return timed(
+        "sign-in", lambda: http.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD}), 200
+    )
+
+
+def _sign_in_in_turn(http: httpx.Client, emails: itertools.cycle, timed: Timings) -> None:
+    sign_in(http, next(emails), timed)
+
+
+def login_rates(hasher: str, seconds: float, pipeline: stack.Pipeline, log_dir: Path) -> dict:
+    """Four client threads signing in for `seconds`; with Keycloak's cost, one client alone too."""
+    emails = create_users(hasher, 40, prefix=hasher)
     web, url = harness.start_web(log_dir, name=f"web-{hasher}", env={"BENCH_HASHER": hasher})
-    results = {"ok": 0, "failed": 0}
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
+    try:
+        measured = {"login": _logins(pipeline, web, url, emails, CLIENTS, seconds)}
+        if hasher == "keycloak":
+            measured["alone"] = _logins(pipeline, web, url, emails, 1, seconds)
+    finally:
+        web.stop()
+    return measured
 
-    def client(offset: int) -> None:
-        with httpx.Client(base_url=url, timeout=30) as http:
-            i = offset
-            while time.monotonic() < stop_at:
-                response = http.post(
-                    "/api/v1/auth/login", json={"email": emails[i % len(emails)], "password": PASSWORD}
-                )
-                with lock:
-                    results["ok" if response.status_code == 200 else "failed"] += 1
-                i += clients
 
-    started = time.monotonic()
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
-    web.stop()
-    return {"logins": results["ok"], "failed": results["failed"], "rate": round(results["ok"] / elapsed, 2)}
+def _logins(
+    pipeline: stack.Pipeline, web: harness.Process, url: str, emails: list[str], clients: int, seconds: float
+) -> dict:
+    """`clients` threads, each signing in users of its own in turn."""
+    states = [itertools.cycle(emails[n::clients]) for n in range(clients)]
+    return stack.measure_load(
+        pipeline, web, url, "sign-in", states=states, step=_sign_in_in_turn, seconds=seconds
+    )
 
 
 def measure(size: str, log_dir: Path) -> dict:
+    """Each hasher's password checks (both cores, then one process alone) and its logins through
+    the API with the relay and the consumers' workers at work."""
     seconds = SIZES[size]["seconds"]
     cores = os.cpu_count() or 1
     measured = {}
-    for hasher in HASHERS:
-        hashes = hash_rate(hasher, seconds)
-        login = login_rate(hasher, seconds, log_dir)
-        measured[hasher] = {
-            "hash_rate": hashes,
-            "login": login,
-            "ratio": round(login["rate"] / hashes, 2) if hashes else None,
-            "per_core": round(login["rate"] / cores, 1),
-        }
-    return {"size": size, "seconds": seconds, "cores": cores, "hashers": measured}
+    harness.reset()
+    with stack.running(log_dir) as pipeline:
+        for hasher in HASHERS:
+            hashes = hash_rate(hasher, seconds)
+            logins = login_rates(hasher, seconds, pipeline, log_dir)
+            rate = logins["login"]["rate"]
+            measured[hasher] = logins | {
+                "hash_rate": hashes,
+                "ratio": round(rate / hashes, 2) if hashes else None,
+                "per_core": round(rate / cores, 1),
+            }
+            if "alone" in logins:
+                measured[hasher]["hash_ms"] = round(1000 / hash_rate(hasher, seconds, processes=1), 2)
+    return {"size": size, "seconds": seconds, "cores": cores, "clients": CLIENTS, "hashers": measured}
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from bench import harness
+from bench import cpu, harness
 from bench.harness import CONCURRENCY, start_relay, start_worker, wait_until
 
 CONSUMERS = ("audit", "notification", "integration")
@@ -167,14 +167,15 @@ def measure_drain(consumer: str, count: int, log_dir: Path, *, concurrency: int 
     worker = start_worker(consumer, log_dir, concurrency=concurrency)
     try:
         envelopes = harness.sample_envelopes(count)
-        before = harness.cpu_usage(relay, worker)
+        processes = {"relay": [relay.pid], "worker": [worker.pid], **cpu.services()}
+        before = cpu.usage(processes)
         harness.fill_outbox(envelopes)
         wait_until(lambda: harness.processed(consumer) >= count, timeout=600, what=f"{consumer} to drain")
-        after = harness.cpu_usage(relay, worker)
+        after = cpu.usage(processes)
     finally:
         relay.stop()
         worker.stop()
-    return harness.drain_rate(consumer) | {"cpu_us": harness.cpu_per_event(before, after, count)}
+    return harness.drain_rate(consumer) | {"cpu_us": cpu.per_unit(before, after, count)}
 
 
 def measure_audit_live(seconds: float, log_dir: Path) -> dict:

@@ -1,5 +1,5 @@
 """The benchmark's report: the targets as ratios of the same run, a markdown section per part, the
-plots (matplotlib), and the summary table in the README between its markers.
+plots (plots.py), and the summary table in the README between its markers.
 
     python -m bench.report [--quick] [--readme]   re-render report-latest[-quick] from its JSON
 """
@@ -13,21 +13,17 @@ import statistics
 import sys
 from pathlib import Path
 
+from bench import plots, report_requests
 from bench.harness import RESULTS, ROOT
+from bench.tables import table, target
 
 README = ROOT / "README.md"
 README_START, README_END = "<!-- bench:summary:start -->", "<!-- bench:summary:end -->"
-PARTS = ("pipeline", "sustained", "latency", "alerts", "logins", "search", "profile")
+PARTS = ("pipeline", "sustained", "latency", "alerts", "logins", "refreshes", "alarm", "search", "profile")
 
 
 def _suffix(size: str) -> str:
     return "" if size == "full" else f"-{size}"
-
-
-def _table(header: list[str], rows: list[list]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join("" if cell is None else str(cell) for cell in row) + " |" for row in rows]
-    return lines
 
 
 # --- targets --------------------------------------------------------------------------------
@@ -72,33 +68,20 @@ def _pipeline_limit(results: dict, cores: int) -> str:
 
 
 def targets(results: dict, cores: int) -> list[dict]:
-    """Each target of issue #10 with what this run measured, as ratios within the run."""
+    """Each target (issues #10 and #17) with what this run measured, as ratios within the run."""
     rows = []
-
-    def add(
-        name: str, measured: float | None, target: float, *, at_most: bool = False, unit: str = "x", limit=""
-    ):
-        if measured is None:
-            return
-        met = measured <= target if at_most else measured >= target
-        gap = (measured - target) / target
-        by = "" if met else f"{abs(gap):.0%} {'over' if at_most else 'short'}"
-        goal = f"{'≤' if at_most else '≥'} {target}{unit}"
-        rows.append(
-            {"target": name, "goal": goal, "measured": f"{measured}{unit}", "met": met, "by": by,
-             "limit": "" if met else limit}
-        )  # fmt: skip
-
     pipeline = results.get("pipeline")
     if pipeline:
         s = pipeline["summary"]
         noop = s["noop"]["median"]
         limit = _pipeline_limit(results, cores)
-        add("audited events/s ÷ raw no-op rate", round(s["audit_drain"]["median"] / noop, 2), 5, limit=limit)
+        rows += target(
+            "audited events/s ÷ raw no-op rate", round(s["audit_drain"]["median"] / noop, 2), 5, limit=limit
+        )
         # Issue #6's second target: against COPY of the very rows audit stores into a copy of the
         # audit table (its unique event_id and search indexes), one audit batch per transaction,
         # from the benchmark's own process: no broker, no relay, no validation, no hashing.
-        add(
+        rows += target(
             "audited events/s ÷ raw COPY of the same rows into the audit table",
             round(s["audit_drain"]["median"] / s["raw_insert"]["median"], 2),
             0.4,
@@ -106,39 +89,22 @@ def targets(results: dict, cores: int) -> list[dict]:
             f"its chain hash); {limit}",
         )
         for consumer in ("notification", "integration"):
-            add(
+            rows += target(
                 f"{consumer} events/s ÷ raw no-op rate",
                 round(s[f"{consumer}_drain"]["median"] / noop, 2),
                 0.5,
                 limit=f"per-event work (claim, rules, rows) in the {consumer} worker; see the profile",
             )
-    logins = results.get("logins")
-    if logins:
-        django, keycloak = logins["hashers"]["django"], logins["hashers"]["keycloak"]
-        add(
-            "logins/s ÷ password checks/s (Django's Argon2)",
-            django["ratio"],
-            0.7,
-            limit="the rest of a login (DRF, session and tokens, risk queries, its events) on the same cores",
-        )
-        add(
-            "logins/s per core at Keycloak's Argon2 cost",
-            keycloak["per_core"],
-            30,
-            unit="/s",
-            limit=f"the hash is cheap there ({keycloak['hash_rate']} checks/s): the rest of a login "
-            "(DRF, session and tokens, risk queries, its events, four client threads) bounds it",
-        )
     alerts = results.get("alerts")
     if alerts and alerts.get("ratio") is not None:
-        add(
+        rows += target(
             f"urgent-alert p99 behind {alerts['behind']['backlog']} events ÷ idle p99",
             alerts["ratio"],
             3,
             at_most=True,
             limit="the urgent lane shares the two cores with the routine worker draining the backlog",
         )
-    return rows
+    return rows + report_requests.targets(results, cores)
 
 
 # --- sections -------------------------------------------------------------------------------
@@ -175,7 +141,7 @@ def _pipeline(r: dict) -> list[str]:
         f"Medians of {r['sizes']['repeats']} runs after a warm-up; drains of {r['sizes']['drain']} events.",
         "",
     ]
-    lines += _table(["measure", "events/s (median)", "min", "max", "spread", "÷ no-op"], rows)
+    lines += table(["measure", "events/s (median)", "min", "max", "spread", "÷ no-op"], rows)
     cpu_rows = [
         [consumer, *cpu.values()]
         for consumer in ("audit", "notification", "integration")
@@ -187,7 +153,7 @@ def _pipeline(r: dict) -> list[str]:
             "CPU per event during the drains (µs, from /proc; PostgreSQL's includes the backlog's own "
             "COPY into the outbox, about what a producer's inserts cost):",
             "",
-            *_table(["drain", "relay", "worker", "PostgreSQL", "RabbitMQ", "in all"], cpu_rows),
+            *table(["drain", "relay", "worker", "PostgreSQL", "RabbitMQ", "in all"], cpu_rows),
         ]
     live = s["audit_live"]["runs"][0]
     audited = s["audit_drain"]["median"]
@@ -217,7 +183,7 @@ def _pipeline(r: dict) -> list[str]:
             f"Scale: drain rate (events/s) by worker processes, {r['sizes']['scale']} events each:",
             "",
         ]
-        lines += _table(["consumer", *(f"{n} process{'es' if n > 1 else ''}" for n in processes)], rows)
+        lines += table(["consumer", *(f"{n} process{'es' if n > 1 else ''}" for n in processes)], rows)
     return lines
 
 
@@ -241,7 +207,7 @@ def _sustained(r: dict) -> list[str]:
                     c["seconds"],
                 ]
             )
-    lines += _table(
+    lines += table(
         ["source", "consumer", "events/s", "median second", "min second", "max second", "seconds"], rows
     )
     flow = r["sources"].get("login_flows", {}).get("flow")
@@ -276,7 +242,7 @@ def _latency(r: dict) -> list[str]:
         "signed webhook at a loopback receiver; a worker per queue, the relay, the fast path.",
         "",
     ]
-    return lines + _table(["commit →", "state", "arrived", "p50 ms", "p95 ms", "p99 ms"], _latency_rows(r))
+    return lines + table(["commit →", "state", "arrived", "p50 ms", "p95 ms", "p99 ms"], _latency_rows(r))
 
 
 def _alerts(r: dict) -> list[str]:
@@ -288,7 +254,7 @@ def _alerts(r: dict) -> list[str]:
         )
     ]
     lines = ["Suspicious login → mail; one worker on notification, one on notification.urgent, a relay.", ""]
-    lines += _table(["state", "delivered", "p50 ms", "p95 ms", "p99 ms"], rows)
+    lines += table(["state", "delivered", "p50 ms", "p95 ms", "p99 ms"], rows)
     queued = r["behind"]["routine_messages_queued"]
     lines += [
         "",
@@ -296,21 +262,6 @@ def _alerts(r: dict) -> list[str]:
         f"when the first urgent event was committed and after the last: {queued[0]}, {queued[1]}.",
     ]
     return lines
-
-
-def _logins(r: dict) -> list[str]:
-    rows = [
-        [hasher, m["hash_rate"], m["login"]["rate"], m["ratio"], m["per_core"], m["login"]["failed"]]
-        for hasher, m in r["hashers"].items()
-    ]
-    lines = [
-        f"{r['seconds']:.0f} s each; gunicorn 2 sync workers, 4 client threads, on the same "
-        f"{r['cores']} cores; password checks with one process per core.",
-        "",
-    ]
-    return lines + _table(
-        ["hasher", "password checks/s", "logins/s via API", "ratio", "logins/s per core", "failed"], rows
-    )
 
 
 def _search(r: dict) -> list[str]:
@@ -328,18 +279,18 @@ def _search(r: dict) -> list[str]:
         f"{r['sizes']['warmup']} warm-up ones (50 entries a page); the trail filled with COPY.",
         "",
     ]
-    return lines + _table(["entries", "fill s", *names], rows)
+    return lines + table(["entries", "fill s", *names], rows)
 
 
 def _profile_table(side: dict) -> list[str]:
     rows = [[row["function"], f"{row['share']:.1%}", row["us_per_event"]] for row in side["self"]]
-    lines = _table(["function (self time)", "share", "µs per event"], rows)
+    lines = table(["function (self time)", "share", "µs per event"], rows)
     rows = [
         [row["function"], f"{row['share']:.1%}", row["us_per_event"]] for row in side["project_inclusive"]
     ]
-    lines += ["", *_table(["project function (inclusive)", "share", "µs per event"], rows)]
+    lines += ["", *table(["project function (inclusive)", "share", "µs per event"], rows)]
     rows = [[row["function"], f"{row['share']:.1%}", row["us_per_event"]] for row in side["packages"]]
-    return [*lines, "", *_table(["package (self time)", "share", "µs per event"], rows)]
+    return [*lines, "", *table(["package (self time)", "share", "µs per event"], rows)]
 
 
 def _profile(r: dict) -> list[str]:
@@ -364,7 +315,9 @@ SECTIONS = {
     "sustained": ("Sustained throughput", _sustained),
     "latency": ("Latency, commit to each consumer", _latency),
     "alerts": ("Urgent alerts", _alerts),
-    "logins": ("Logins", _logins),
+    "logins": ("Logins", report_requests.logins),
+    "refreshes": ("Token refreshes", report_requests.refreshes),
+    "alarm": ("Broker alarm", report_requests.alarm),
     "search": ("Audit search as the trail grows", _search),
     "profile": ("Profile of the hot path", _profile),
 }
@@ -376,7 +329,7 @@ def section(name: str, result: dict) -> str:
 
 
 def _targets_table(rows: list[dict]) -> list[str]:
-    return _table(
+    return table(
         ["target", "goal", "measured", "met", "by", "what limits it"],
         [
             [r["target"], r["goal"], r["measured"], "met" if r["met"] else "missed", r["by"], r["limit"]]
@@ -414,107 +367,13 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-# --- plots ----------------------------------------------------------------------------------
-
-
-def plots(report: dict, folder: Path) -> dict[str, str]:
-    """PNG files for the parts this report holds; returns name -> path relative to the results."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    folder.mkdir(parents=True, exist_ok=True)
-    suffix = _suffix(report["size"])
-    results, drawn = report["results"], {}
-
-    def save(figure, name: str) -> None:
-        path = folder / f"{name}{suffix}.png"
-        figure.tight_layout()
-        figure.savefig(path, dpi=100)
-        plt.close(figure)
-        drawn[name] = str(path.relative_to(RESULTS))
-
-    if "sustained" in results:
-        sources = results["sustained"]["sources"]
-        figure, axes = plt.subplots(1, len(sources), figsize=(6 * len(sources), 4), squeeze=False)
-        for axis, (source, measured) in zip(axes[0], sources.items(), strict=True):
-            for consumer, c in measured["consumers"].items():
-                axis.plot(range(len(c["timeline"])), c["timeline"], label=consumer)
-            axis.set(title=f"sustained, {source}", xlabel="second", ylabel="events handled per second")
-            axis.legend()
-        save(figure, "throughput")
-    if "latency" in results or "alerts" in results:
-        figure, axis = plt.subplots(figsize=(8, 5))
-        series = []
-        if "latency" in results:
-            for state in ("idle", "behind"):
-                for outcome in ("audit", "notification", "webhook"):
-                    series.append(
-                        (f"{outcome} {state}", results["latency"][state][outcome].get("samples_ms", []))
-                    )
-        if "alerts" in results:
-            for state in ("idle", "behind"):
-                series.append((f"urgent alert {state}", results["alerts"][state].get("samples_ms", [])))
-        for label, samples in series:
-            if samples:
-                ordered = sorted(samples)
-                axis.plot(ordered, [(i + 1) / len(ordered) for i in range(len(ordered))], label=label)
-        axis.set(
-            xscale="log",
-            xlabel="ms from commit (log)",
-            ylabel="share of samples",
-            title="latency distributions",
-        )
-        axis.legend(fontsize=8)
-        save(figure, "latency")
-    if "pipeline" in results or "search" in results:
-        figure, axes = plt.subplots(1, 2, figsize=(12, 4))
-        if "pipeline" in results:
-            for name, by in results["pipeline"]["scale"].items():
-                if by:
-                    processes = sorted(by, key=int)
-                    axes[0].plot(
-                        [int(n) for n in processes],
-                        [by[n]["rate"] for n in processes],
-                        marker="o",
-                        label=name,
-                    )
-            axes[0].set(
-                xlabel="worker processes",
-                ylabel="events/s",
-                title="drain rate by worker processes",
-                xticks=[1, 2, 4],
-            )
-            axes[0].legend()
-        if "search" in results:
-            levels = results["search"]["levels"]
-            for query in levels[0]["queries"]:
-                axes[1].plot(
-                    [lv["entries"] for lv in levels],
-                    [lv["queries"][query]["p50_ms"] for lv in levels],
-                    marker="o",
-                    label=query,
-                )
-            axes[1].set(
-                xscale="log",
-                yscale="log",
-                xlabel="audit entries",
-                ylabel="p50 ms",
-                title="audit search latency",
-            )
-            axes[1].legend()
-        save(figure, "scaling")
-    return drawn
-
-
 # --- writing --------------------------------------------------------------------------------
 
 
 def write(report: dict) -> Path:
     """report-latest[-size].json and .md, and the plots; returns the markdown's path."""
     report["targets"] = targets(report["results"], report["machine"]["cores"])
-    report["plots"] = plots(report, RESULTS / "plots")
+    report["plots"] = plots.draw(report, RESULTS / "plots", _suffix(report["size"]))
     suffix = _suffix(report["size"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"report-latest{suffix}.json").write_text(json.dumps(report, indent=2, default=str))
@@ -536,7 +395,7 @@ def summary(report: dict) -> str:
         s = results["pipeline"]["summary"]
         lines += [
             "",
-            *_table(
+            *table(
                 ["events/s", "no-op", "COPY into audit table", "audit", "notification", "integration"],
                 [[
                     "median",
@@ -551,7 +410,7 @@ def summary(report: dict) -> str:
     if "latency" in results:
         lines += [
             "",
-            *_table(
+            *table(
                 ["commit →", "state", "arrived", "p50 ms", "p95 ms", "p99 ms"],
                 _latency_rows(results["latency"]),
             ),

@@ -1,4 +1,5 @@
-"""A private RabbitMQ node for one test, which the test may stop and start at will.
+"""A private RabbitMQ node for one test (or benchmark), which it may stop, start or put under a
+memory alarm at will.
 
 The shared server on 5672 serves other test runs and must never be stopped; this node has its
 own name, ports, data and logs under a temporary folder, no plugins, and listens on loopback.
@@ -25,10 +26,10 @@ def _free_port() -> int:
 
 
 class RabbitMQNode:
-    def __init__(self) -> None:
-        self.name = f"chaos-{uuid.uuid4().hex[:8]}@localhost"
+    def __init__(self, prefix: str = "chaos") -> None:
+        self.name = f"{prefix}-{uuid.uuid4().hex[:8]}@localhost"
         self.port = _free_port()
-        self.folder = Path(tempfile.mkdtemp(prefix="chaos-rabbitmq-"))
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{prefix}-rabbitmq-"))
         # The Debian scripts run the server as the rabbitmq user: it must own its folder.
         shutil.chown(self.folder, "rabbitmq", "rabbitmq")
         plugins = self.folder / "enabled_plugins"
@@ -53,14 +54,16 @@ class RabbitMQNode:
     def url(self) -> str:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
 
-    def _ctl(self, *args: str, timeout: float = 120) -> None:
-        subprocess.run(
-            ["rabbitmqctl", "-n", self.name, "-q", *args],
+    def ctl(self, *args: str, tool: str = "rabbitmqctl", timeout: float = 120) -> str:
+        """Run a RabbitMQ CLI tool (rabbitmqctl, rabbitmq-diagnostics) against this node."""
+        return subprocess.run(
+            [tool, "-n", self.name, "-q", *args],
             env=self.env,
             check=True,
             capture_output=True,
+            text=True,
             timeout=timeout,
-        )
+        ).stdout
 
     def start(self, timeout: float = 120) -> None:
         """Start the node and wait until it serves. Until the detached node has registered with
@@ -71,7 +74,7 @@ class RabbitMQNode:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                self._ctl("await_startup", "--timeout", "30", timeout=40)
+                self.ctl("await_startup", "--timeout", "30", timeout=40)
                 return
             except subprocess.CalledProcessError as exc:
                 if time.monotonic() > deadline:
@@ -79,7 +82,7 @@ class RabbitMQNode:
                 time.sleep(1)
 
     def stop(self) -> None:
-        self._ctl("stop", timeout=60)
+        self.ctl("stop", timeout=60)
 
     def raise_memory_alarm(self) -> None:
         """RabbitMQ's memory alarm, as under pressure: every connection that publishes is blocked
