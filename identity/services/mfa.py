@@ -35,8 +35,9 @@ from identity.models import AuthSession, MFAChallenge, User
 from identity.services import lockout
 from identity.services.alerts import security_alert_raise
 from identity.services.sessions import session_end
+from identity_project.eventbus import routing
 from identity_project.eventbus.context import Actor, current_correlation_id, event_context
-from identity_project.eventbus.publisher import publish
+from identity_project.eventbus.publisher import enqueue, publish
 
 MODELS = {"totp": TOTPDevice, "email": EmailDevice, "static": StaticDevice}
 
@@ -95,7 +96,7 @@ def mfa_device_create(*, user: User, method: str) -> Enrolment:
         device = EmailDevice.objects.create(user=user, name="e-mail", confirmed=False)
         from identity.tasks import send_enrolment_code
 
-        transaction.on_commit(lambda: send_enrolment_code.delay(device.pk), robust=True)
+        enqueue(send_enrolment_code, device.pk, queue=routing.IDENTITY)
     else:
         raise IdentityError(
             "method is totp or email.", code="validation_error", fields={"method": ["Unknown."]}

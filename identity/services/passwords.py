@@ -5,7 +5,6 @@ from __future__ import annotations
 import structlog
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from identity import reset_tokens, tasks
 from identity.errors import IdentityError, InvalidCredentials, PasswordRejected, TokenInvalid
@@ -14,8 +13,9 @@ from identity.models import AuthSession, User
 from identity.services import lockout, reauthentication
 from identity.services.accounts import password_validate
 from identity.services.sessions import sessions_invalidate_for_user
+from identity_project.eventbus import routing
 from identity_project.eventbus.context import current_correlation_id
-from identity_project.eventbus.publisher import publish
+from identity_project.eventbus.publisher import enqueue, publish
 
 log = structlog.get_logger(__name__)
 
@@ -62,11 +62,7 @@ def password_reset_ask(*, email: str, ip_address: str) -> None:
     """What the API does for a reset: one message to the identity worker, whether or not the
     account exists. Looking the account up here would make a known e-mail's answer slower (an
     event, a mail task) than an unknown one's, and the time would tell what the answer hides."""
-    try:
-        tasks.password_reset_request.delay(email, ip_address, current_correlation_id())
-    except OperationalError:
-        # The answer stays the same; the person asks again once the broker is back.
-        log.error("password_reset_not_queued", ip_address=ip_address)
+    enqueue(tasks.password_reset_request, email, ip_address, current_correlation_id(), queue=routing.IDENTITY)
 
 
 @transaction.atomic
@@ -77,7 +73,7 @@ def password_reset_request(*, email: str, ip_address: str) -> None:
     if user is None:
         return
     publish(PasswordResetRequested(user_id=user.id, ip_address=ip_address))
-    transaction.on_commit(lambda: tasks.send_password_reset.delay(str(user.id)), robust=True)
+    enqueue(tasks.send_password_reset, str(user.id), queue=routing.IDENTITY)
 
 
 @transaction.atomic

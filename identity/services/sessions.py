@@ -26,8 +26,8 @@ from identity.events import (
 from identity.models import AuthSession, MFAChallenge, RefreshToken, User
 from identity.selectors import session_is_usable
 from identity.services.sweeps import each_due
-from identity.services.tokens import IssuedTokens, refresh_token_decode, tokens_issue
-from identity_project.eventbus.publisher import publish
+from identity.services.tokens import IssuedTokens, refresh_token_decode, tokens_mint
+from identity_project.eventbus.publisher import publish, publish_all
 
 TERMINATION_REASONS = {"logout", "user_revoked", "admin_revoked", "device_revoked"}
 INVALIDATION_REASONS = {"password_changed", "user_deactivated", "user_locked", "token_reuse", "mfa_failed"}
@@ -65,20 +65,22 @@ def session_start(
         authenticated_at=None if requires_mfa else now,
         expires_at=now + timedelta(seconds=settings.IDENTITY["SESSION_ABSOLUTE_LIFETIME"]),
     )
-    publish(
-        SessionCreated(
-            session_id=session.id,
-            user_id=user.id,
-            session_type=session_type,
-            requires_mfa=requires_mfa,
-            ip_address=ip_address,
-            user_agent=user_agent,
-            expires_at=session.expires_at,
-        )
+    tokens, token_events = tokens_mint(session=session) if with_tokens and not requires_mfa else (None, [])
+    publish_all(
+        [
+            SessionCreated(
+                session_id=session.id,
+                user_id=user.id,
+                session_type=session_type,
+                requires_mfa=requires_mfa,
+                ip_address=ip_address,
+                user_agent=user_agent,
+                expires_at=session.expires_at,
+            ),
+            *token_events,
+        ]
     )
-    return StartedSession(
-        session=session, tokens=tokens_issue(session=session) if with_tokens and not requires_mfa else None
-    )
+    return StartedSession(session=session, tokens=tokens)
 
 
 def session_refresh(*, raw_refresh: str) -> IssuedTokens:
@@ -106,20 +108,21 @@ def session_refresh(*, raw_refresh: str) -> IssuedTokens:
             record.save(update_fields=["used_at"])
             session.last_seen_at = now
             session.save(update_fields=["last_seen_at"])
-            issued = tokens_issue(session=session, parent_jti=record.jti)
-            publish(
-                TokenRefreshed(
-                    session_id=session.id,
-                    user_id=session.user_id,
-                    old_jti=record.jti,
-                    new_jti=issued.refresh_jti,
-                    family_id=session.family_id,
-                )
-            )
-            publish(
-                SessionRefreshed(
-                    session_id=session.id, user_id=session.user_id, expires_at=session.expires_at
-                )
+            issued, token_events = tokens_mint(session=session, parent_jti=record.jti)
+            publish_all(
+                [
+                    *token_events,
+                    TokenRefreshed(
+                        session_id=session.id,
+                        user_id=session.user_id,
+                        old_jti=record.jti,
+                        new_jti=issued.refresh_jti,
+                        family_id=session.family_id,
+                    ),
+                    SessionRefreshed(
+                        session_id=session.id, user_id=session.user_id, expires_at=session.expires_at
+                    ),
+                ]
             )
     if reused:
         raise TokenReused()  # after the commit: the family and the session stay revoked

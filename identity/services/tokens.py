@@ -15,7 +15,7 @@ from identity.authentication import FAMILY_CLAIM, SESSION_CLAIM
 from identity.errors import TokenInvalid
 from identity.events import TokenIssued
 from identity.models import AuthSession, RefreshToken
-from identity_project.eventbus.publisher import publish
+from identity_project.eventbus.publisher import publish_all
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,14 @@ def _claims(token, session: AuthSession) -> None:
 
 def tokens_issue(*, session: AuthSession, parent_jti: str = "") -> IssuedTokens:
     """Mint an access and a refresh token for the session; record the refresh token's jti."""
+    issued, events = tokens_mint(session=session, parent_jti=parent_jti)
+    publish_all(events)
+    return issued
+
+
+def tokens_mint(*, session: AuthSession, parent_jti: str = "") -> tuple[IssuedTokens, list[TokenIssued]]:
+    """tokens_issue() without publishing: the caller publishes the TokenIssued events together
+    with those of the same change (a refresh)."""
     now = timezone.now()
     access = AccessToken()
     access.set_exp(
@@ -62,20 +70,20 @@ def tokens_issue(*, session: AuthSession, parent_jti: str = "") -> IssuedTokens:
         issued_at=now,
         expires_at=refresh_expires,
     )
-    for token_type, jti, expires_at in (
-        ("access", access["jti"], access_expires),
-        ("refresh", refresh["jti"], refresh_expires),
-    ):
-        publish(
-            TokenIssued(
-                session_id=session.id,
-                user_id=session.user_id,
-                jti=jti,
-                token_type=token_type,
-                family_id=session.family_id,
-                expires_at=expires_at,
-            )
+    events = [
+        TokenIssued(
+            session_id=session.id,
+            user_id=session.user_id,
+            jti=jti,
+            token_type=token_type,
+            family_id=session.family_id,
+            expires_at=expires_at,
         )
+        for token_type, jti, expires_at in (
+            ("access", access["jti"], access_expires),
+            ("refresh", refresh["jti"], refresh_expires),
+        )
+    ]
     return IssuedTokens(
         access=str(access),
         refresh=str(refresh),
@@ -83,7 +91,7 @@ def tokens_issue(*, session: AuthSession, parent_jti: str = "") -> IssuedTokens:
         refresh_jti=refresh["jti"],
         access_expires_at=access_expires,
         refresh_expires_at=refresh_expires,
-    )
+    ), events
 
 
 def refresh_token_decode(raw: str) -> JwtRefreshToken:

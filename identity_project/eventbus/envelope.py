@@ -34,6 +34,7 @@ class EnvelopeInvalid(Exception):
 def build(
     event: Event,
     *,
+    data: dict[str, Any] | None = None,
     event_id: uuid.UUID,
     aggregate_id: str,
     sequence: int,
@@ -54,7 +55,7 @@ def build(
         "actor": actor.to_dict(),
         "correlation_id": correlation_id,
         "causation_id": str(causation_id) if causation_id else None,
-        "data": event.to_data(),
+        "data": event.to_data() if data is None else data,
     }
 
 

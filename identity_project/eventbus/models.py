@@ -26,6 +26,21 @@ class OutboxEvent(models.Model):
         return f"{self.type} {self.event_id}"
 
 
+class OutboxTask(models.Model):
+    """A Celery task started by a request or a task, committed with its change and sent by the
+    relay like the events (then deleted): starting work never waits on the broker either."""
+
+    name = models.CharField(max_length=200)
+    args = models.JSONField()
+    queue = models.CharField(max_length=60)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} on {self.queue}"
+
+
 class AggregateSequence(models.Model):
     """The last `sequence` given to an aggregate; bumped in the publishing transaction, so
     a rollback gives the number back and sequences have no gaps."""

@@ -1,4 +1,5 @@
-"""The outbox relay: the only sender of committed events, oldest first.
+"""The outbox relay: the only sender of committed events (and of the tasks started with
+publisher.enqueue), oldest first.
 
 A round reads up to BATCH_SIZE rows (a plain SELECT, no row lock), sends them (one message per
 consumer queue and batch, every broker call under BROKER_TIMEOUT), then deletes them: the outbox
@@ -33,7 +34,7 @@ from identity_project import metrics
 from identity_project.celery import app
 from identity_project.eventbus import consumers as consumer_registry
 from identity_project.eventbus import deadletters, doorbell
-from identity_project.eventbus.models import OutboxEvent
+from identity_project.eventbus.models import OutboxEvent, OutboxTask
 
 log = structlog.get_logger(__name__)
 
@@ -112,7 +113,30 @@ class Relay:
         return leading
 
     def relay_once(self) -> int:
-        """Send one batch of pending rows; return how many were sent. Raises if the broker fails."""
+        """Send one batch of pending rows, events and tasks; return how many were sent. Raises if
+        the broker fails."""
+        return self._send_events() + self._send_tasks()
+
+    def _send_tasks(self) -> int:
+        """One message per task, on the queue it was started for."""
+        tasks = list(OutboxTask.objects.order_by("pk")[: self.batch_size])
+        if not tasks:
+            return 0
+        ids = [task.pk for task in tasks]
+        try:
+            producer = self._producer()
+            for task in tasks:
+                app.send_task(
+                    task.name, args=task.args, queue=task.queue, producer=producer, retry=False,
+                    timeout=settings.EVENTBUS["BROKER_TIMEOUT"],
+                )  # fmt: skip
+        except Exception as exc:
+            self._failed(OutboxTask, ids, exc)
+            raise
+        OutboxTask.objects.filter(pk__in=ids).delete()
+        return len(tasks)
+
+    def _send_events(self) -> int:
         rows = pending_rows(self.batch_size)
         if not rows:
             return 0
@@ -121,14 +145,16 @@ class Relay:
         try:
             dispatch(envelopes, self._producer())
         except Exception as exc:
-            self._forget_broker()
-            OutboxEvent.objects.filter(pk__in=ids).update(
-                attempts=F("attempts") + 1, last_error=repr(exc)[:2000]
-            )
+            self._failed(OutboxEvent, ids, exc)
             raise
         OutboxEvent.objects.filter(pk__in=ids).delete()
         metrics.events_published(envelope["type"] for envelope in envelopes)
         return len(rows)
+
+    def _failed(self, model: type[OutboxEvent | OutboxTask], ids: list[int], error: Exception) -> None:
+        """The rows stay, with the failure counted on them; the broker connection goes."""
+        self._forget_broker()
+        model.objects.filter(pk__in=ids).update(attempts=F("attempts") + 1, last_error=repr(error)[:2000])
 
     def _producer(self):
         """A producer on the relay's own broker connection, opened once and kept: every round on a

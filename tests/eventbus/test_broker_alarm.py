@@ -1,7 +1,7 @@
 """A broker that blocks its publishers (RabbitMQ's memory alarm, raised by design under pressure)
-delays delivery, never a request: sign-up and sign-in answer, their events wait in the outbox
-without a lock on them, the relay gives up each try at its deadline, and every event arrives
-once the alarm clears."""
+delays delivery, never a request: sign-up, sign-in and a password reset answer, their events (and
+the reset's task) wait in the outbox without a lock on them, the relay gives up each try at its
+deadline, and every event arrives once the alarm clears."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from django.db import OperationalError, connection, transaction
 
 from audit.models import AuditEntry
-from identity_project.eventbus.models import OutboxEvent
+from identity_project.eventbus.models import OutboxEvent, OutboxTask
 from tests.identity.support import PASSWORD
 from tests.support.processes import service_env, start_web, start_worker, wait_for
 from tests.support.rabbitmq_node import RabbitMQNode
@@ -50,24 +50,22 @@ def test_with_the_memory_alarm_on_sign_up_and_sign_in_answer_and_every_event_arr
     worker = start_worker(log_dir, queues="audit", env=env)
     web, url = start_web(log_dir, env=env)
     try:
-        node.raise_memory_alarm()
+        node.memory_alarm(True)
 
-        # when a person signs up and signs in through the API
+        # when a person signs up, signs in and asks for a password reset through the API
         with httpx.Client(base_url=url, timeout=30) as http:
-            registered = http.post(
-                "/api/v1/auth/register", json={"email": "alarm@example.com", "password": PASSWORD}
-            )
-            signed_in = http.post(
-                "/api/v1/auth/login", json={"email": "alarm@example.com", "password": PASSWORD}
-            )
+            person = {"email": "alarm@example.com", "password": PASSWORD}
+            registered = http.post("/api/v1/auth/register", json=person)
+            signed_in = http.post("/api/v1/auth/login", json=person)
+            reset = http.post("/api/v1/auth/password/reset", json={"email": person["email"]})
 
-        # then both answer, and their events wait in the outbox while the relay fails at its deadline
-        assert (registered.status_code, signed_in.status_code) == (201, 200), (
-            registered.text,
-            signed_in.text,
-        )
+        # then all answer; their events, and the reset's task, wait in the outbox while the relay
+        # fails at its deadline
+        answers = [registered.status_code, signed_in.status_code, reset.status_code]
+        assert answers == [201, 200, 202], (registered.text, signed_in.text, reset.text)
         committed = OutboxEvent.objects.count()
         assert committed >= 5
+        assert OutboxTask.objects.count() == 1
         [relay] = worker.companions
         wait_for(
             lambda: relay.log().count("relay.failed") >= 2, timeout=60, what="the relay to give up twice"
@@ -80,11 +78,12 @@ def test_with_the_memory_alarm_on_sign_up_and_sign_in_answer_and_every_event_arr
         assert AuditEntry.objects.count() == 0
 
         # when the alarm clears
-        node.clear_memory_alarm()
+        node.memory_alarm(False)
 
-        # then every event arrives, once, and the outbox is empty
+        # then every event arrives, once, the reset's task is sent, and the outbox is empty
         wait_for(lambda: AuditEntry.objects.count() >= committed, timeout=120, what="every event audited")
         wait_for(lambda: not OutboxEvent.objects.exists(), what="the outbox to empty")
+        wait_for(lambda: not OutboxTask.objects.exists(), what="the reset's task to be sent")
         assert (
             AuditEntry.objects.values("event_id").distinct().count()
             == AuditEntry.objects.count()

@@ -19,18 +19,18 @@ class RecordingConfig(AppConfig):
         from django_otp.plugins.otp_email.models import EmailDevice
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
-        from identity_project.eventbus.models import OutboxEvent
+        from identity_project.eventbus.publisher import written
 
-        post_save.connect(_envelope, sender=OutboxEvent, dispatch_uid="recording-envelope")
+        written.connect(_envelopes, dispatch_uid="recording-envelopes")
         post_save.connect(_totp_key, sender=TOTPDevice, dispatch_uid="recording-totp")
         post_save.connect(_emailed_code, sender=EmailDevice, dispatch_uid="recording-email-code")
 
 
-def _envelope(sender, instance, created: bool, **kwargs) -> None:
+def _envelopes(sender, envelopes: list[dict], **kwargs) -> None:
     from tests.recording.records import record
 
-    if created:
-        record("envelopes", json.dumps(instance.envelope, default=str))
+    for envelope in envelopes:
+        record("envelopes", json.dumps(envelope, default=str))
 
 
 def _secret(value: str) -> None:
