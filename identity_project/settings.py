@@ -227,7 +227,7 @@ STATIC_ROOT = VAR_DIR / "static"
 # --- cache (throttles, circuit state) -----------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "identity_project.cache.SharedClientRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -423,7 +423,7 @@ WEBHOOK_SECRET_GRACE_HOURS = env.float("WEBHOOK_SECRET_GRACE_HOURS", default=24.
 WEBHOOK_CIRCUIT_CACHE_URL = env.str("WEBHOOK_CIRCUIT_CACHE_URL", default="")
 if WEBHOOK_CIRCUIT_CACHE_URL:
     CACHES["webhook_circuits"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "identity_project.cache.SharedClientRedisCache",
         "LOCATION": WEBHOOK_CIRCUIT_CACHE_URL,
     }
 WEBHOOK_CIRCUIT_CACHE = "webhook_circuits" if WEBHOOK_CIRCUIT_CACHE_URL else "default"
