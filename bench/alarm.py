@@ -60,41 +60,18 @@ def _phase(url: str, sizes: dict) -> dict:
     return phase
 
 
-def memory_alarm(node: RabbitMQNode, raised: bool) -> None:
-    """Raise or clear the node's memory alarm, and wait until the node reports it so."""
-    node.ctl("set_vm_memory_high_watermark", *(("absolute", "1") if raised else ("0.4",)))
-    harness.wait_until(
-        lambda: ("Memory alarm" in node.ctl("alarms", tool="rabbitmq-diagnostics")) == raised,
-        timeout=30,
-        what=f"the memory alarm to be {'raised' if raised else 'cleared'}",
-        every=0.2,
-    )
-
-
-def committed() -> int:
+def undispatched() -> int:
     from identity_project.eventbus.models import OutboxEvent
 
     return OutboxEvent.objects.count()
 
 
-def undispatched() -> int:
-    from identity_project.eventbus.models import OutboxEvent
-
-    return OutboxEvent.objects.filter(dispatched_at__isnull=True).count()
-
-
-def unaudited() -> int:
-    """Events committed since the last reset with no audit entry."""
-    from audit.models import AuditEntry
-    from identity_project.eventbus.models import OutboxEvent
-
-    return OutboxEvent.objects.exclude(event_id__in=AuditEntry.objects.values("event_id")).count()
-
-
 def _settle(seconds: float) -> float:
     """Wait (at most `seconds`) until every committed event is audited; returns how long it took."""
+    from tests.support import ledger
+
     started = time.monotonic()
-    while unaudited() and time.monotonic() - started < seconds:
+    while ledger.unaudited() and time.monotonic() - started < seconds:
         time.sleep(0.2)
     return round(time.monotonic() - started, 2)
 
@@ -110,31 +87,35 @@ def _ratio(alarmed: dict, calm: dict) -> float | None:
 
 
 def measure(size: str, log_dir: Path) -> dict:
+    from tests.support import ledger
+
     sizes = SIZES[size]
     node = RabbitMQNode(prefix="bench-alarm")
     try:
         node.start()
         env = {"CELERY_BROKER_URL": node.url}
         harness.reset()
+        ledger.install()
         with stack.running(log_dir, env=env):
             web, url = harness.start_web(log_dir, name="web-alarm", env=env | {"BENCH_HASHER": "keycloak"})
             try:
                 calm = _phase(url, sizes)
-                before_alarm = committed()
-                memory_alarm(node, True)
+                before_alarm = ledger.committed_count()
+                node.memory_alarm(True)
                 try:
                     alarmed = _phase(url, sizes)
-                    at_clearing = committed()
-                    audited_at_clearing = at_clearing - unaudited()
+                    at_clearing = ledger.committed_count()
+                    audited_at_clearing = at_clearing - ledger.unaudited()
                 finally:
-                    memory_alarm(node, False)
+                    node.memory_alarm(False)
             finally:
                 web.stop()
             # Counted once the web stopped: a request it was still answering has committed by then.
-            events = committed()
+            events = ledger.committed_count()
             settled_in = _settle(sizes["settle_s"])
-            lost, left_in_outbox = unaudited(), undispatched()
+            lost, left_in_outbox = ledger.unaudited(), undispatched()
     finally:
+        ledger.remove()
         node.remove()
     return {
         "size": size,

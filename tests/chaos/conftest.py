@@ -16,6 +16,7 @@ from tests.chaos.load import register_users
 from tests.chaos.receiver import WebhookReceiver
 from tests.conftest import purge_queues
 from tests.integration.conftest import WEBHOOK_TEST_ENV, webhook_settings  # noqa: F401 - a fixture
+from tests.support import ledger as committed
 from tests.support.processes import Process, service_env, start_relay, start_worker
 
 # make chaos: 10,000 events per burst; CI and a plain run: 1,000.
@@ -103,10 +104,10 @@ def receiver(webhook_settings):  # noqa: F811 - the fixture imported above
 
 @pytest.fixture(autouse=True)
 def ledger(transactional_db):
-    """What each scenario commits, kept apart from the outbox (reconcile.LEDGER)."""
-    reconcile.ledger_install()
+    """What each scenario commits, kept apart from the outbox."""
+    committed.install()
     yield
-    reconcile.ledger_remove()
+    committed.remove()
 
 
 @pytest.fixture

@@ -8,12 +8,10 @@ dead letter must be one the scenario caused on purpose. Lost is what none of the
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
 
 from audit.models import AuditEntry
 from identity.events import RoleAssignedToUser
@@ -23,6 +21,7 @@ from integration.models import WebhookDelivery
 from notification.consumer import notification
 from notification.models import Notification
 from tests.chaos.receiver import WebhookReceiver
+from tests.support import ledger
 
 # Filled as scenarios finish; conftest.py prints it at the end of the run.
 RESULTS: list[Reconciliation] = []
@@ -76,50 +75,10 @@ def _processed(consumer: str) -> set[str]:
     }
 
 
-# The relay deletes what it sent: what was committed is kept by a trigger of the test's own, in the
-# committing transaction (a rolled-back event is never counted), whichever process committed it.
-LEDGER = "chaos_committed"
-
-
-def ledger_install() -> None:
-    outbox = OutboxEvent._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE {LEDGER} (event_id uuid PRIMARY KEY, type text, envelope jsonb)")
-        cursor.execute(
-            f"CREATE FUNCTION {LEDGER}_keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"INSERT INTO {LEDGER} VALUES (NEW.event_id, NEW.type, NEW.envelope) ON CONFLICT DO NOTHING; "
-            f"RETURN NEW; END $$"
-        )
-        cursor.execute(
-            f"CREATE TRIGGER {LEDGER}_keep AFTER INSERT ON {outbox} "
-            f"FOR EACH ROW EXECUTE FUNCTION {LEDGER}_keep()"
-        )
-
-
-def ledger_remove() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TRIGGER IF EXISTS {LEDGER}_keep ON {OutboxEvent._meta.db_table}")
-        cursor.execute(f"DROP FUNCTION IF EXISTS {LEDGER}_keep()")
-        cursor.execute(f"DROP TABLE IF EXISTS {LEDGER}")
-
-
-def committed_events() -> dict[str, str]:
-    """event_id -> type of every event committed since the ledger was installed."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT event_id::text, type FROM {LEDGER}")
-        return dict(cursor.fetchall())
-
-
-def committed_envelopes() -> list[dict]:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT envelope::text FROM {LEDGER}")
-        return [json.loads(envelope) for (envelope,) in cursor.fetchall()]
-
-
 def reconcile(scenario: str, *, receiver: WebhookReceiver, explained: dict[str, str]) -> Reconciliation:
     """Count, for the events committed so far; `explained` maps the event ids the scenario
     dead-lettered on purpose to why."""
-    events = committed_events()
+    events = ledger.committed_events()
     marked = {e for e, t in events.items() if t == RoleAssignedToUser.type}
     to_notify = {e for e, t in events.items() if notification.subscribes(t)}
     audited = {str(e) for e in AuditEntry.objects.values_list("event_id", flat=True)} & events.keys()

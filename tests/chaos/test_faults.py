@@ -21,11 +21,11 @@ from identity_project.eventbus import consumers, routing
 from identity_project.eventbus.models import DeadLetter
 from identity_project.eventbus.publisher import publish
 from integration.models import WebhookAttempt
-from tests.chaos import reconcile
 from tests.chaos.conftest import CHAOS_EVENTS, CHAOS_LOGINS, DRAIN_TIMEOUT, Pipeline
 from tests.chaos.load import Burst, register_users
 from tests.chaos.reconcile import settle
 from tests.probe.events import ProbeRequested
+from tests.support import ledger
 from tests.support.processes import wait_for
 from tests.support.rabbitmq_node import RabbitMQNode
 
@@ -163,7 +163,7 @@ def test_a_poison_message_among_good_ones(pipeline, receiver, users):
         poison = publish(ProbeRequested(probe_id=uuid.uuid4().hex, action="kill_always"))
     # and a batch for audit with one event its table cannot take (its aggregate id is too long)
     burst.wait_until(0.5)
-    envelopes = reconcile.committed_envelopes()[:10]
+    envelopes = ledger.committed_envelopes()[:10]
     batch = [{**envelope, "event_id": str(uuid.uuid4())} for envelope in envelopes]
     batch[4] = {**batch[4], "aggregate_id": "x" * 100}
     audit.task.apply_async(args=(batch,), queue=routing.AUDIT)
@@ -210,10 +210,10 @@ def test_duplicate_deliveries_injected_into_the_queues(pipeline, receiver, users
 
     # copies of what was sent so far, mid-burst, and of everything once the burst is over
     burst.wait_until(0.5)
-    sent = _copies_onto_the_queues(reconcile.committed_envelopes())
+    sent = _copies_onto_the_queues(ledger.committed_envelopes())
     burst.finish()
     settle("duplicates (first pass)", receiver=receiver, explained={}, timeout=DRAIN_TIMEOUT)
-    sent += _copies_onto_the_queues(reconcile.committed_envelopes())
+    sent += _copies_onto_the_queues(ledger.committed_envelopes())
 
     result = settle("duplicates injected", receiver=receiver, explained={}, timeout=DRAIN_TIMEOUT)
     assert sent > 0

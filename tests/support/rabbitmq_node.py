@@ -84,13 +84,18 @@ class RabbitMQNode:
     def stop(self) -> None:
         self.ctl("stop", timeout=60)
 
-    def raise_memory_alarm(self) -> None:
-        """RabbitMQ's memory alarm, as under pressure: every connection that publishes is blocked
-        (the broker stops reading from it) until the alarm clears; consumers go on."""
-        self._ctl("set_vm_memory_high_watermark", "absolute", "1")
-
-    def clear_memory_alarm(self) -> None:
-        self._ctl("set_vm_memory_high_watermark", "0.4")
+    def memory_alarm(self, raised: bool) -> None:
+        """Raise (a high watermark of 1 byte) or clear RabbitMQ's memory alarm, and wait until the
+        node reports it so. Raised, as under pressure, it blocks every connection that publishes
+        (the broker stops reading from it) until it clears; consumers go on."""
+        self.ctl("set_vm_memory_high_watermark", *(("absolute", "1") if raised else ("0.4",)))
+        deadline = time.monotonic() + 30
+        while ("Memory alarm" in self.ctl("alarms", tool="rabbitmq-diagnostics")) != raised:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the memory alarm of {self.name} is not {'raised' if raised else 'cleared'}"
+                )
+            time.sleep(0.2)
 
     def remove(self) -> None:
         """Stop the node if it runs (also after a failed test) and delete its folder."""
