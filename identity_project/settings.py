@@ -332,6 +332,12 @@ CELERY_RESULT_BACKEND = None
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_LOST_WAIT = 2.0
+# Celery's Django fixup closes every database connection before and after each task unless this is
+# set, and then only every that many tasks: a new PostgreSQL connection per message was a fifth of
+# a worker's time handling a sign-in's events. Between those, each task starts with Django's
+# close_old_connections() (eventbus/signals.py), as a request does: CONN_MAX_AGE and the health
+# checks decide.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
