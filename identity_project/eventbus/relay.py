@@ -76,6 +76,16 @@ def pending_rows(limit: int) -> list[tuple[int, dict[str, Any]]]:
         return [(pk, json.loads(envelope)) for pk, envelope in cursor.fetchall()]
 
 
+def _delete(model: type[OutboxEvent | OutboxTask], ids: list[int]) -> None:
+    """Delete the rows sent. On PostgreSQL the ids travel as one array: the ORM's `pk__in` of a
+    thousand ids prepared each one through the field (a quarter of the relay's time in py-spy)."""
+    if connection.vendor != "postgresql":
+        model.objects.filter(pk__in=ids).delete()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE id = ANY(%s)", [ids])  # nosec B608
+
+
 class Relay:
     """The long-running loop of `manage.py relay_outbox`."""
 
@@ -133,7 +143,7 @@ class Relay:
         except Exception as exc:
             self._failed(OutboxTask, ids, exc)
             raise
-        OutboxTask.objects.filter(pk__in=ids).delete()
+        _delete(OutboxTask, ids)
         return len(tasks)
 
     def _send_events(self) -> int:
@@ -147,7 +157,7 @@ class Relay:
         except Exception as exc:
             self._failed(OutboxEvent, ids, exc)
             raise
-        OutboxEvent.objects.filter(pk__in=ids).delete()
+        _delete(OutboxEvent, ids)
         metrics.events_published(envelope["type"] for envelope in envelopes)
         return len(rows)
 
