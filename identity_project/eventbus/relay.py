@@ -194,6 +194,9 @@ class Relay:
             close_old_connections()
             try:
                 if not self.leading():
+                    if once:
+                        log.info("relay.standing_by", reason="another relay sends")
+                        break
                     self._sleep(self.interval)
                     continue
                 self.doorbell.open()

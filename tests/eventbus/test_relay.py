@@ -92,3 +92,30 @@ def test_two_relays_side_by_side_send_every_event_once(lone_worker, log_dir):
     # then every event was applied once
     assert AuditEntry.objects.count() == 300
     assert ProbeEffect.objects.values("event_id").distinct().count() == 300
+
+
+def relay_once_in_a_process() -> str:
+    done = subprocess.run(
+        [PYTHON, "manage.py", "relay_outbox", "--once"],
+        cwd=ROOT, env=service_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout + done.stderr
+
+
+def test_a_second_relay_stands_by_while_one_sends_and_sends_once_it_is_alone(lone_worker, log_dir):
+    # given a relay that leads
+    leader = start_relay(log_dir, name="leader")
+    try:
+        wait_for(lambda: "relay.leading" in leader.log(), what="the first relay to lead")
+
+        # when another relay is asked to send what is pending, once
+        # then it stands by and leaves at once: the leader sends
+        assert "relay.standing_by" in relay_once_in_a_process()
+    finally:
+        leader.stop()
+
+    # and alone, it sends what waits
+    publish_in_a_process(5, "alone")
+    assert "sent 5 events" in relay_once_in_a_process()
+    assert pending() == 0
