@@ -334,7 +334,7 @@ class Consumer:
             started = time.monotonic()
             try:
                 with transaction.atomic():
-                    fresh = claim(self.name, [d.event_id for d in batch])
+                    fresh = claim(self.name, [(d.event_id, d.occurred_at) for d in batch])
                     applied = []
                     for delivered in batch:
                         if delivered.event_id in fresh:
@@ -364,7 +364,7 @@ class Consumer:
 
     def _handle(self, delivered: Delivered) -> bool:
         """Claim the event and run its handler, in the caller's transaction; False if it was seen before."""
-        if not claim(self.name, [delivered.event_id]):
+        if not claim(self.name, [(delivered.event_id, delivered.occurred_at)]):
             return False
         self._run_handler(delivered)
         return True
@@ -377,7 +377,7 @@ class Consumer:
         started = time.monotonic()
         try:
             with transaction.atomic(), self._handling_batch(batch):
-                fresh = claim(self.name, [d.event_id for d in batch])
+                fresh = claim(self.name, [(d.event_id, d.occurred_at) for d in batch])
                 if applied := [d for d in batch if d.event_id in fresh]:
                     self.batch_handler(applied)
         except Exception as exc:  # noqa: BLE001 - every handler failure is retried or dead-lettered

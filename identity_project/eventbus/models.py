@@ -65,6 +65,9 @@ class ProcessedEvent(models.Model):
 
     consumer = models.CharField(max_length=40)
     event_id = models.UUIDField()
+    # The event's own time (set in its committing transaction): the pipeline's latencies are
+    # processed_at minus this, since the outbox row is gone once sent.
+    occurred_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

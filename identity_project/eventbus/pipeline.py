@@ -62,16 +62,14 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
 
 
 def _latencies_ms(consumer: str) -> list[float]:
-    """Commit (outbox row) to handled (ProcessedEvent), for the consumer's latest events."""
-    recent = list(
-        ProcessedEvent.objects.filter(consumer=consumer)
+    """The event's time (set in its committing transaction) to handled, for the consumer's latest
+    events."""
+    recent = (
+        ProcessedEvent.objects.filter(consumer=consumer, occurred_at__isnull=False)
         .order_by("-id")
-        .values_list("event_id", "processed_at")[:LATENCY_SAMPLE]
+        .values_list("occurred_at", "processed_at")[:LATENCY_SAMPLE]
     )
-    committed = dict(
-        OutboxEvent.objects.filter(event_id__in=[e for e, _ in recent]).values_list("event_id", "created_at")
-    )
-    return [(handled - committed[e]).total_seconds() * 1000 for e, handled in recent if e in committed]
+    return [(handled - occurred).total_seconds() * 1000 for occurred, handled in recent]
 
 
 def queue_depths() -> dict[str, int | str]:

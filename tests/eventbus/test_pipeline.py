@@ -11,7 +11,7 @@ import pytest
 from django.db import transaction
 
 from audit.models import AuditEntry
-from identity_project.eventbus import deadletters, redelivery
+from identity_project.eventbus import deadletters, pipeline, redelivery, timeline
 from identity_project.eventbus.models import DeadLetter, DeliveryFailure, OutboxEvent, ProcessedEvent
 from identity_project.eventbus.publisher import publish
 from tests.probe.consumer import probe
@@ -57,6 +57,26 @@ def test_a_rolled_back_transaction_publishes_nothing_and_a_committed_one_one_aud
     entry = AuditEntry.objects.get()
     assert (entry.type, entry.sequence, entry.aggregate_id) == ("tests.probe.requested", 1, probe_id)
     wait_for(lambda: not OutboxEvent.objects.exists(), what="the relay to delete the row it sent")
+
+
+def test_the_pipeline_tells_each_consumers_latency_once_the_relay_deleted_what_it_sent(worker, probe_id):
+    # given an event handled by audit and the probe, its outbox row deleted by the relay
+    envelope = publish_probe(probe_id)
+    wait_for(lambda: ProbeEffect.objects.filter(probe_id=probe_id).exists(), what="the probe's effect")
+    wait_for(lambda: not OutboxEvent.objects.exists(), what="the relay to delete the row it sent")
+    wait_for(lambda: ProcessedEvent.objects.filter(consumer="audit").exists(), what="audit's claim")
+
+    # when the pipeline is looked at
+    view = pipeline.snapshot()
+    hour = timeline.last_hour(["audit", "probe"])
+
+    # then each consumer's latency is told, from the event's time to its handling
+    for consumer in ("audit", "probe"):
+        latency = view["consumers"][consumer]["latency_ms"]
+        assert latency["p50"] is not None, consumer
+        assert 0 <= latency["p50"] < 60_000, (consumer, latency)
+    assert hour.latency_ms["p50"][-1] is not None or hour.latency_ms["p50"][-2] is not None
+    assert ProcessedEvent.objects.get(consumer="probe", event_id=envelope["event_id"]).occurred_at is not None
 
 
 def test_a_worker_killed_in_the_middle_of_a_handler_gets_the_event_redelivered_and_applied_once(

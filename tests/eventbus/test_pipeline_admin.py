@@ -39,6 +39,7 @@ def committed_event(*, handled_after_ms: float, consumer: str = "audit") -> dict
     ProcessedEvent.objects.create(
         consumer=consumer,
         event_id=row.event_id,
+        occurred_at=row.created_at,
         processed_at=row.created_at + timedelta(milliseconds=handled_after_ms),
     )
     return envelope

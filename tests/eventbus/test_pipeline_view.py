@@ -39,7 +39,7 @@ def test_the_pipeline_view_shows_backlog_failures_dead_letters_and_latency():
     OutboxEvent.objects.filter(event_id=updated["event_id"]).update(
         created_at=timezone.now() - timedelta(seconds=30)
     )
-    claim("audit", [uuid.UUID(registered["event_id"])])
+    claim("audit", [(uuid.UUID(registered["event_id"]), timezone.now() - timedelta(milliseconds=40))])
     DeliveryFailure.objects.create(
         consumer="audit",
         event_id=updated["event_id"],
@@ -73,7 +73,7 @@ def test_the_pipeline_view_needs_its_permission():
 
 def test_trace_tells_each_event_and_what_each_consumer_did():
     registered, updated = one_request("request-two-5678")
-    claim("audit", [uuid.UUID(registered["event_id"])])
+    claim("audit", [(uuid.UUID(registered["event_id"]), timezone.now() - timedelta(milliseconds=40))])
     deadletters.store(
         consumer="audit", envelope=updated, reason="permanent", error="boom", traceback="", attempts=1
     )
