@@ -23,12 +23,12 @@ from django.db import connection, transaction
 log = structlog.get_logger(__name__)
 
 _sender: socket.socket | None = None
-_targets: list[tuple[str, int]] | None = None
+# The resolved doorbells, and the setting they were resolved from.
+_targets: tuple[str, list[tuple[str, int]]] = ("", [])
 
 
-def addresses() -> list[tuple[str, int]]:
-    """(host, port) of each relay's doorbell, as configured."""
-    configured = settings.EVENTBUS["RELAY_WAKE"]
+def parse(configured: str) -> list[tuple[str, int]]:
+    """`host:port[,host:port...]` (an IPv6 host in brackets) as (host, port) pairs."""
     parsed = []
     for item in filter(None, (part.strip() for part in configured.split(","))):
         host, _, port = item.rpartition(":")
@@ -36,20 +36,34 @@ def addresses() -> list[tuple[str, int]]:
     return parsed
 
 
+def addresses() -> list[tuple[str, int]]:
+    """(host, port) of each relay's doorbell, as configured (EVENTBUS_RELAY_WAKE)."""
+    return parse(settings.EVENTBUS["RELAY_WAKE"])
+
+
+def listening_address() -> tuple[str, int] | None:
+    """Where this relay listens: EVENTBUS_RELAY_LISTEN, or else the first doorbell configured."""
+    return next(iter(parse(settings.EVENTBUS["RELAY_LISTEN"]) or addresses()), None)
+
+
 def ring() -> None:
     """Wake the relays; never blocks and never fails (a ring is a hint)."""
     global _sender, _targets
     try:
-        if _targets is None:
-            # Resolved once per process: sendto with a name would ask the resolver at every commit.
-            _targets = [
-                socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0][4] for host, port in addresses()
+        configured = settings.EVENTBUS["RELAY_WAKE"]
+        if _targets[0] != configured:
+            # Resolved once per setting: sendto with a name would ask the resolver at every commit.
+            resolved = [
+                socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0][4]
+                for host, port in parse(configured)
             ]
+            _targets = (configured, resolved)
+        targets = _targets[1]
         if _sender is None:
-            family = socket.AF_INET6 if any(":" in target[0] for target in _targets) else socket.AF_INET
+            family = socket.AF_INET6 if any(":" in target[0] for target in targets) else socket.AF_INET
             _sender = socket.socket(family, socket.SOCK_DGRAM)
             _sender.setblocking(False)
-        for target in _targets:
+        for target in targets:
             _sender.sendto(b"!", target)
     except OSError as exc:  # a full buffer, an unresolvable name: the relay's poll covers it
         log.debug("doorbell.not_rung", error=str(exc))

@@ -99,8 +99,7 @@ class Relay:
         self.failures = 0
         self._broker = None
         self._leader_of = None  # the database connection that holds the leader lock
-        listen = settings.EVENTBUS["RELAY_LISTEN"] or next(iter(doorbell.addresses()), None)
-        self.doorbell = doorbell.Doorbell(listen)
+        self.doorbell = doorbell.Doorbell(doorbell.listening_address())
 
     def stop(self, *_: object) -> None:
         self.stopping = True
@@ -194,6 +193,8 @@ class Relay:
             close_old_connections()
             try:
                 if not self.leading():
+                    # A relay that lost the lead (its connection went) leaves the doorbell to the leader.
+                    self.doorbell.close()
                     if once:
                         log.info("relay.standing_by", reason="another relay sends")
                         break
