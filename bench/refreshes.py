@@ -1,8 +1,8 @@
 """Benchmark of token refreshes: POST /api/v1/auth/token/refresh with rotation (each answer
 carries a new refresh token, which the client must send next; an old one ends the session),
 through gunicorn (2 sync workers) with the relay and the consumers' workers at work (stack.py),
-so that delivering and consuming each refresh's events (TokenRefreshed, SessionRefreshed) is
-counted: the rate runs until every event the refreshes committed was consumed.
+so that delivering and consuming each refresh's four events (two TokenIssued, TokenRefreshed,
+SessionRefreshed) is counted: the rate runs until every event the refreshes committed was consumed.
 
   rate   four client threads, each with sessions of its own (its users signed in first),
          refreshing them in turn; per core of the machine;
