@@ -13,6 +13,7 @@ doorbell off (the relay then polls).
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 
@@ -109,14 +110,12 @@ class Doorbell:
             select.select([], [], [], timeout)
             return False
         readable, _, _ = select.select([self.socket], [], [], timeout)
-        rung = False
-        while readable:
-            try:
+        if not readable:
+            return False
+        with contextlib.suppress(BlockingIOError):
+            while True:
                 self.socket.recv(64)
-                rung = True
-            except BlockingIOError:
-                break
-        return rung
+        return True
 
     def close(self) -> None:
         if self.socket is not None:

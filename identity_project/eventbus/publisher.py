@@ -10,6 +10,7 @@ consumers are idempotent on event_id.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -112,23 +113,21 @@ def _sequences(checked: list[tuple[Event, dict[str, Any], uuid.UUID]]) -> list[t
     """(aggregate_id, sequence) of each event. The counters of all the aggregates are bumped in
     this transaction by one statement, in a fixed order (their row locks order concurrent writers
     without a deadlock); an aggregate with n events here gets the n numbers after its last."""
-    wanted: dict[tuple[str, str], int] = {}
-    for event, _, _ in checked:
-        if (aggregate_id := event.aggregate_id()) is not None:
-            key = (event.aggregate_type, aggregate_id)
-            wanted[key] = wanted.get(key, 0) + 1
+    keys = [
+        None if (aggregate_id := event.aggregate_id()) is None else (event.aggregate_type, aggregate_id)
+        for event, _, _ in checked
+    ]
+    wanted = Counter(filter(None, keys))
     last = _bump(sorted(wanted.items())) if wanted else {}
     given: dict[tuple[str, str], int] = {}
     result = []
-    for event, _, event_id in checked:
-        aggregate_id = event.aggregate_id()
-        if aggregate_id is None:
+    for key, (_, _, event_id) in zip(keys, checked, strict=True):
+        if key is None:
             # No aggregate (a failed login for an unknown e-mail): the event stands alone.
             result.append((str(event_id), 1))
             continue
-        key = (event.aggregate_type, aggregate_id)
         given[key] = given.get(key, 0) + 1
-        result.append((aggregate_id, last[key] - wanted[key] + given[key]))
+        result.append((key[1], last[key] - wanted[key] + given[key]))
     return result
 
 
