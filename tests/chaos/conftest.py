@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from notification import default_rules
 from notification.models import NotificationRule
@@ -17,7 +18,7 @@ from tests.chaos.receiver import WebhookReceiver
 from tests.conftest import purge_queues
 from tests.integration.conftest import WEBHOOK_TEST_ENV, webhook_settings  # noqa: F401 - a fixture
 from tests.support import ledger as committed
-from tests.support.processes import Process, service_env, start_relay, start_worker
+from tests.support.processes import Process, service_env, start_relay, start_worker, wait_for
 
 # make chaos: 10,000 events per burst; CI and a plain run: 1,000.
 CHAOS_EVENTS = int(os.environ.get("CHAOS_EVENTS", "1000"))
@@ -35,6 +36,10 @@ PIPELINE_ENV = {
     # The name pg_terminate_backend picks the pipeline's connections by.
     "PGAPPNAME": "chaos-pipeline",
 }
+PIPELINE_CONNECTIONS = (
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+    "AND application_name = 'chaos-pipeline' AND pid <> pg_backend_pid()"
+)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
@@ -72,6 +77,18 @@ class Pipeline:
         relay = start_relay(self.log_dir, env=self.env, name=f"relay-{len(self.relays)}")
         self.relays.append(relay)
         return relay
+
+    @staticmethod
+    def wait_connected() -> None:
+        """Until the relay holds its database connection (it leads): a relay still importing
+        Django when a short burst is over would leave a scenario nothing to inject its fault into."""
+
+        def connected() -> bool:
+            with connection.cursor() as cursor:
+                cursor.execute(PIPELINE_CONNECTIONS)
+                return cursor.fetchone() is not None
+
+        wait_for(connected, timeout=60, what="the pipeline's relay to connect to PostgreSQL")
 
     @staticmethod
     def kill(process: Process) -> None:
@@ -122,5 +139,6 @@ def pipeline(transactional_db, log_dir):
     running = Pipeline(log_dir)
     running.start_worker()
     running.start_relay()
+    running.wait_connected()
     yield running
     running.stop()

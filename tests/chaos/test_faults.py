@@ -21,7 +21,7 @@ from identity_project.eventbus import consumers, routing
 from identity_project.eventbus.models import DeadLetter
 from identity_project.eventbus.publisher import publish
 from integration.models import WebhookAttempt
-from tests.chaos.conftest import CHAOS_EVENTS, CHAOS_LOGINS, DRAIN_TIMEOUT, Pipeline
+from tests.chaos.conftest import CHAOS_EVENTS, CHAOS_LOGINS, DRAIN_TIMEOUT, PIPELINE_CONNECTIONS, Pipeline
 from tests.chaos.load import Burst, register_users
 from tests.chaos.reconcile import settle
 from tests.probe.events import ProbeRequested
@@ -82,11 +82,7 @@ def test_rabbitmq_stopped_and_restarted_during_the_burst(transactional_db, log_d
 
 def _terminate_pipeline_connections() -> int:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND application_name = 'chaos-pipeline' "
-            "AND pid <> pg_backend_pid()"
-        )
+        cursor.execute(f"SELECT count(pg_terminate_backend(pid)) FROM ({PIPELINE_CONNECTIONS}) pipeline")
         return cursor.fetchone()[0]
 
 
