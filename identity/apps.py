@@ -8,4 +8,7 @@ class IdentityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from identity import consumer, schema, signals  # noqa: F401
+        from identity import consumer, mail, schema, signals  # noqa: F401
+        from identity_project.eventbus.outbound import sender
+
+        sender.register(mail.channel)

@@ -176,6 +176,12 @@ IDENTITY = {
     # account across every challenge (finished or abandoned) and re-authentication, apart from
     # password failures.
     "MFA_LOCK_THRESHOLD": env.int("IDENTITY_MFA_LOCK_THRESHOLD", default=10),
+    # Identity's own mails (identity/mail.py): a code or a reset link is of use for minutes, so
+    # few retries, close together; one attempt, all of it, within MAIL_DEADLINE seconds.
+    "MAIL_MAX_ATTEMPTS": env.int("IDENTITY_MAIL_MAX_ATTEMPTS", default=5),
+    "MAIL_BACKOFF_FACTOR": env.float("IDENTITY_MAIL_BACKOFF_FACTOR", default=1.0),
+    "MAIL_BACKOFF_MAX": env.float("IDENTITY_MAIL_BACKOFF_MAX", default=60.0),
+    "MAIL_DEADLINE": env.float("IDENTITY_MAIL_DEADLINE", default=30.0),
     # Staff without a confirmed second factor enrol one before the admin site opens.
     "ADMIN_REQUIRE_MFA": env.bool("IDENTITY_ADMIN_REQUIRE_MFA", default=not DEBUG),
     # A sensitive change (a factor added or removed, backup codes, a trusted device, the e-mail)
@@ -234,7 +240,11 @@ else:
 # --- mail ---------------------------------------------------------------------------------
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL:
-    vars().update(env.email_url("EMAIL_URL"))
+    _email = env.email_url("EMAIL_URL")
+    if _email["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
+        # The same, with sockets a send's total deadline can shut (eventbus/outbound/mail.py).
+        _email["EMAIL_BACKEND"] = "identity_project.eventbus.outbound.mail.EmailBackend"
+    vars().update(_email)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
@@ -284,6 +294,8 @@ EVENTBUS = {
     "BROKER_TIMEOUT": env.float("EVENTBUS_BROKER_TIMEOUT", default=5.0),
     # Idempotency keys outlive any redelivery or replay that could still come.
     "PROCESSED_RETENTION_DAYS": env.int("EVENTBUS_PROCESSED_RETENTION_DAYS", default=90),
+    # An outbound record pending this long past its next attempt (its task was lost) is swept.
+    "OUTBOUND_SWEEP_AFTER": env.int("EVENTBUS_OUTBOUND_SWEEP_AFTER", default=120),
 }
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 BROKER_FOLDER = VAR_DIR / "broker"
@@ -349,6 +361,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=30),
     },
     "eventbus-purge-history": {"task": "eventbus.purge_history", "schedule": timedelta(hours=24)},
+    "eventbus-outbound-sweep": {"task": "eventbus.outbound.sweep", "schedule": timedelta(minutes=1)},
     "identity-expire-sessions": {"task": "identity.expire_sessions", "schedule": timedelta(minutes=1)},
     "identity-expire-grants": {"task": "identity.expire_grants", "schedule": timedelta(minutes=1)},
     "identity-compliance-check": {"task": "identity.compliance_check", "schedule": timedelta(hours=24)},
@@ -391,20 +404,20 @@ NOTIFICATION = {
     "SEND_MAX_ATTEMPTS": env.int("NOTIFICATION_SEND_MAX_ATTEMPTS", default=6),
     "SEND_BACKOFF_FACTOR": env.float("NOTIFICATION_SEND_BACKOFF_FACTOR", default=2.0),
     "SEND_BACKOFF_MAX": env.float("NOTIFICATION_SEND_BACKOFF_MAX", default=300.0),
-    # A pending send older than this (its after-commit send or retry task was lost) is swept.
-    "SWEEP_AFTER_SECONDS": env.int("NOTIFICATION_SWEEP_AFTER_SECONDS", default=120),
     "DIGEST_INTERVAL_SECONDS": env.int("NOTIFICATION_DIGEST_INTERVAL_SECONDS", default=900),
     # A hung SMTP server must not hold a worker (the urgent lane's above all): give up, retry later.
     "SMTP_TIMEOUT": env.float("NOTIFICATION_SMTP_TIMEOUT", default=10.0),
+    # All of one attempt (connect, every answer): a server that trickles its answers is cut here.
+    "SEND_DEADLINE": env.float("NOTIFICATION_SEND_DEADLINE", default=30.0),
 }
 CELERY_BEAT_SCHEDULE["notification-send-digests"] = {
     "task": "notification.send_digests",
     "schedule": timedelta(seconds=NOTIFICATION["DIGEST_INTERVAL_SECONDS"]),
     "options": {"queue": routing.NOTIFICATION},
 }
-CELERY_BEAT_SCHEDULE["notification-sweep-pending"] = {
-    "task": "notification.sweep_pending",
-    "schedule": timedelta(seconds=60),
+CELERY_BEAT_SCHEDULE["notification-purge-threshold-hits"] = {
+    "task": "notification.purge_threshold_hits",
+    "schedule": timedelta(hours=1),
     "options": {"queue": routing.NOTIFICATION},
 }
 

@@ -8,4 +8,7 @@ class NotificationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from notification import consumer, tasks  # noqa: F401
+        from identity_project.eventbus.outbound import sender
+        from notification import channels, consumer, tasks  # noqa: F401
+
+        sender.register(channels.email)

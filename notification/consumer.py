@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from identity.events import (
     ComplianceViolationDetected,
     DeviceRegistered,
@@ -27,10 +25,10 @@ from identity.events import (
     UserLoggedIn,
     UserRegistered,
 )
-from identity_project.eventbus import deadletters, routing
+from identity_project.eventbus import routing
 from identity_project.eventbus.consumers import Consumer
 from identity_project.eventbus.envelope import Delivered
-from notification import channels, services
+from notification import services
 
 # What each event does (who, which channel, which template, thresholds) is data, the
 # NotificationRule rows (seeded from default_rules.py, edited in the admin), so that an admin can
@@ -158,9 +156,3 @@ def elevation_denied(delivered: Delivered) -> None:
 @notification.handles(ComplianceViolationDetected)
 def compliance_violation(delivered: Delivered) -> None:
     services.notify(delivered=delivered)
-
-
-@deadletters.redriver(channels.DEAD_LETTER_CONSUMER)
-def _resend_failed_emails(event_id: uuid.UUID) -> int:
-    """The replay of an e-mail's dead letter: the event's failed e-mails are sent again."""
-    return channels.failed_retry(event_id=event_id)

@@ -30,7 +30,7 @@ RULES = [
     _rule("account-locked", "identity.user.locked", "security_alerts", **URGENT_MANDATORY),
     _rule("account-deactivated", "identity.user.deactivated", "account", in_app=False, mandatory=True),
     _rule("password-changed", "identity.password.changed", "security", mandatory=True),
-    # The reset mail itself, with its link, is identity's (identity.send_password_reset): a token
+    # The reset mail itself, with its link, is identity's (identity/mail.py): a token
     # never travels in an event. This rule only leaves an in-app trace; the admin may add e-mail.
     _rule("password-reset", "identity.password.reset_requested", "account", email=False, mandatory=True),
     _rule(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from identity_project.eventbus.outbound.records import OutboundAttempt, OutboundRecord
+
 
 class Category(models.TextChoices):
     SECURITY_ALERTS = "security_alerts", "Security alerts"
@@ -72,10 +74,11 @@ class NotificationRule(models.Model):
         return self.key
 
 
-class Delivery(models.Model):
+class Delivery(OutboundRecord):
     """One message to one recipient on one channel; recorded in the consumer's transaction,
-    sent after commit. Unique per (event_id, recipient, channel): a redelivered event records
-    nothing more. Digests are deliveries too, with an event_id of their own."""
+    e-mails sent after commit through the outbound mechanism (channels.py). Unique per
+    (event_id, recipient, channel): a redelivered event records nothing more. Digests are
+    deliveries too, with an event_id of their own. In-app deliveries are written sent."""
 
     class Channel(models.TextChoices):
         EMAIL = "email", "E-mail"
@@ -86,10 +89,10 @@ class Delivery(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (nothing left to send)"
         FOLDED = "folded", "Folded into a digest"
         DIGESTED = "digested", "Sent in a digest"
 
-    event_id = models.UUIDField()
     event_type = models.CharField(max_length=120)
     correlation_id = models.CharField(max_length=64, blank=True)
     rule = models.ForeignKey(NotificationRule, null=True, blank=True, on_delete=models.SET_NULL)
@@ -102,16 +105,10 @@ class Delivery(models.Model):
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
     envelope = models.JSONField(null=True, blank=True, help_text="The event, kept for the dead letter.")
     digest = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="folded"
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -127,6 +124,12 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.address or self.recipient_id}: {self.subject}"
+
+
+class DeliveryAttempt(OutboundAttempt):
+    """One SMTP conversation about one e-mail delivery."""
+
+    record = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts_made")
 
 
 class Notification(models.Model):

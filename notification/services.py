@@ -17,6 +17,7 @@ from django.utils import timezone
 from identity.directory import Contact, contact_of, contacts_with_permission
 from identity_project.eventbus.consumers import once_per_message
 from identity_project.eventbus.envelope import Delivered
+from identity_project.eventbus.outbound import sender
 from notification import channels
 from notification.models import (
     MANDATORY_CATEGORIES,
@@ -57,7 +58,7 @@ def notify(*, delivered: Delivered) -> None:
     """Apply every active rule of the event's type, in the consumer's transaction.
 
     Each (recipient, channel) becomes one Delivery row (unique per event); e-mails are sent
-    after commit, in this worker (channels.send_after_commit). A threshold rule below its
+    after commit, in this worker (the outbound sender). A threshold rule below its
     count records nothing, and after its alert folds further events of its window into the
     digest; a dedupe rule notifies once per value; a non-urgent e-mail past the hourly rate
     limit of its recipient and category is folded into the digest."""
@@ -77,7 +78,7 @@ def notify(*, delivered: Delivered) -> None:
                 continue
             to_send |= _record(rule, delivered, contact, folded=folded, count=count)
     if to_send:
-        channels.send_after_commit(event_id=delivered.event_id)
+        sender.send_after_commit(channels.email, event_id=delivered.event_id)
 
 
 def _active_rules(event_type: str) -> list[NotificationRule]:
@@ -278,7 +279,7 @@ def digests_send() -> int:
             Delivery.objects.filter(pk__in=[d.pk for d in items]).update(
                 status=Delivery.Status.DIGESTED, digest=digest
             )
-            channels.send_after_commit(event_id=digest.event_id)
+            sender.send_after_commit(channels.email, event_id=digest.event_id)
             made += 1
     return made
 

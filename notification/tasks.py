@@ -1,12 +1,9 @@
-"""Celery tasks of the notification app: a retry of one e-mail, the digest, the sweep (thin)."""
+"""Celery tasks of the notification app: the digest and the purge of counted events (thin).
+
+E-mails are sent, retried and swept by the outbound mechanism's task and sweep."""
 
 from identity_project.celery import app
-from notification import channels, services
-
-
-@app.task(name="notification.send_delivery", acks_late=True, ignore_result=True)
-def send_delivery(delivery_id: int) -> None:
-    channels.delivery_send(delivery_id=delivery_id)
+from notification import services
 
 
 @app.task(name="notification.send_digests", acks_late=True, ignore_result=True)
@@ -14,7 +11,6 @@ def send_digests() -> None:
     services.digests_send()
 
 
-@app.task(name="notification.sweep_pending", acks_late=True, ignore_result=True)
-def sweep_pending() -> None:
-    channels.pending_sweep()
+@app.task(name="notification.purge_threshold_hits", acks_late=True, ignore_result=True)
+def purge_threshold_hits() -> None:
     services.threshold_hits_purge()

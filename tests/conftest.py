@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from django.conf import settings
 from identity_project.celery import app as celery_app
 from identity_project.eventbus import routing
 from tests.support.processes import Process, start_relay, start_worker, wait_for
+from tests.support.smtp import SmtpServer, running_smtp_server
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -185,3 +187,10 @@ def probe_id() -> str:
 
 
 __all__ = ["wait_for"]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback; its mailbox holds what it received."""
+    with running_smtp_server() as server:
+        yield server

@@ -10,6 +10,7 @@ from identity.models.authorization import (
     RolePermission,
     SodRule,
 )
+from identity.models.mail import OutgoingMail, OutgoingMailAttempt
 from identity.models.security import Device, IPRule, MFAChallenge
 from identity.models.sessions import AuthSession, LoginAttempt, RefreshToken
 from identity.models.users import User, UserManager
@@ -22,6 +23,8 @@ __all__ = [
     "IPRule",
     "LoginAttempt",
     "MFAChallenge",
+    "OutgoingMail",
+    "OutgoingMailAttempt",
     "Permission",
     "PermissionGrant",
     "RefreshToken",

@@ -35,9 +35,8 @@ from identity.models import AuthSession, MFAChallenge, User
 from identity.services import lockout
 from identity.services.alerts import security_alert_raise
 from identity.services.sessions import session_end
-from identity_project.eventbus import routing
 from identity_project.eventbus.context import Actor, current_correlation_id, event_context
-from identity_project.eventbus.publisher import enqueue, publish
+from identity_project.eventbus.publisher import publish
 
 MODELS = {"totp": TOTPDevice, "email": EmailDevice, "static": StaticDevice}
 
@@ -89,14 +88,12 @@ class Enrolment:
 
 @transaction.atomic
 def mfa_device_create(*, user: User, method: str) -> Enrolment:
-    """Start enrolling; a first good code confirms it. An e-mail device is sent its code after commit."""
+    """Start enrolling; a first good code confirms it. An e-mail device is sent its code by
+    identity's consumer, on MFADeviceCreated."""
     if method == "totp":
         device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
     elif method == "email":
         device = EmailDevice.objects.create(user=user, name="e-mail", confirmed=False)
-        from identity.tasks import send_enrolment_code
-
-        enqueue(send_enrolment_code, device.pk, queue=routing.IDENTITY)
     else:
         raise IdentityError(
             "method is totp or email.", code="validation_error", fields={"method": ["Unknown."]}

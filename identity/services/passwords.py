@@ -67,13 +67,12 @@ def password_reset_ask(*, email: str, ip_address: str) -> None:
 
 @transaction.atomic
 def password_reset_request(*, email: str, ip_address: str) -> None:
-    """In the worker. Known, active account: publish and mail the link after commit. Unknown:
-    nothing. The event never carries the token or the link."""
+    """In the worker. Known, active account: publish; identity's consumer mails the link.
+    Unknown: nothing. The event never carries the token or the link."""
     user = User.objects.filter(email=email.strip().lower(), is_active=True).first()
     if user is None:
         return
     publish(PasswordResetRequested(user_id=user.id, ip_address=ip_address))
-    enqueue(tasks.send_password_reset, str(user.id), queue=routing.IDENTITY)
 
 
 @transaction.atomic

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from types import SimpleNamespace
+import uuid
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from identity.consumer import identity as identity_consumer
 from identity.models import AuthSession, MFAChallenge, User
+from identity_project.eventbus.models import DeadLetter
 from tests.identity.support import (
     PASSWORD,
     api,
@@ -218,15 +219,16 @@ def test_remember_this_device_skips_the_second_factor_there(alice):
 
 
 def test_an_email_code_is_sent_by_identitys_consumer_and_an_undeliverable_one_ends_the_challenge(
-    alice, settings
+    alice, settings, django_capture_on_commit_callbacks
 ):
     device = EmailDevice.objects.create(user=alice, name="e-mail", confirmed=True)
     since = mark()
     challenge_id = login(api(), alice.email).json()["challenge_id"]
     issued = next(e.envelope for e in published_since(since) if e.type == "mfa_challenge.issued")
 
-    # delivered: the consumer mails the code, and the code opens the session
-    assert identity_consumer.process([issued], attempt=0) == []
+    # delivered: the consumer makes the code, the mail goes after commit, the code opens the session
+    with django_capture_on_commit_callbacks(execute=True):
+        assert identity_consumer.process([issued], attempt=0) == []
     [message] = mail.outbox
     code = message.body.strip().split()[-1]
     assert (
@@ -237,7 +239,7 @@ def test_an_email_code_is_sent_by_identitys_consumer_and_an_undeliverable_one_en
     )
     assert_no_secrets(code)
 
-    # undeliverable: after its retries, the compensation fails the challenge and ends the session
+    # undeliverable: once its attempts are spent, the challenge fails and the session ends
     challenge_id = login(api(), alice.email).json()["challenge_id"]
     issued = next(
         e.envelope
@@ -245,16 +247,18 @@ def test_an_email_code_is_sent_by_identitys_consumer_and_an_undeliverable_one_en
         if e.type == "mfa_challenge.issued" and e.data["challenge_id"] == challenge_id
     )
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
-    last_try = SimpleNamespace(request=SimpleNamespace(retries=identity_consumer.max_retries))
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9
+    settings.IDENTITY = {**settings.IDENTITY, "MAIL_MAX_ATTEMPTS": 1}
     since = mark()
 
-    identity_consumer.consume(last_try, [issued])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert identity_consumer.process([issued], attempt=0) == []
 
     challenge = MFAChallenge.objects.get(pk=challenge_id)
     assert (challenge.status, challenge.failure_reason) == ("failed", "delivery_failed")
     assert challenge.session.end_reason == "mfa_failed"
     assert types_since(since) == ["mfa_challenge.failed", "token_family.revoked", "session.invalidated"]
+    assert DeadLetter.objects.get(consumer="identity.mail").event_id == uuid.UUID(issued["event_id"])
     assert device.pk
 
 

@@ -7,11 +7,13 @@ import time
 
 import pytest
 from django.core import mail
+from django.test import TestCase
 from django.urls import reverse
 
 from audit.models import AuditEntry
-from identity.models import User
-from identity.tasks import send_password_reset
+from identity.consumer import identity as identity_consumer
+from identity.models import OutgoingMail, User
+from identity.services import passwords
 from tests.conftest import purge_queues
 from tests.identity.support import (
     PASSWORD,
@@ -35,7 +37,12 @@ def refresh(token: str):
 
 
 def reset_token_from_the_mail(user: User) -> str:
-    send_password_reset(str(user.id))  # the task body, as the identity worker runs it
+    """The reset as the identity worker runs it: the lookup publishes, identity's consumer mails."""
+    since = mark()
+    passwords.password_reset_request(email=user.email, ip_address="198.51.100.1")
+    [requested] = [p.envelope for p in published_since(since) if p.type == "password.reset_requested"]
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert identity_consumer.process([requested], attempt=0) == []
     [message] = mail.outbox
     assert message.to == [user.email]
     return re.search(r"token=(\S+)", message.body).group(1)
@@ -51,7 +58,10 @@ def test_a_reset_is_answered_alike_for_known_and_unknown_emails_and_publishes_on
     try:
         unknown = api().post("/api/v1/auth/password/reset", {"email": "nobody@example.com"}, format="json")
         known = api().post("/api/v1/auth/password/reset", {"email": alice.email}, format="json")
-        wait_for(lambda: "identity.send_password_reset" in worker.log(), what="the mail task")
+        wait_for(
+            lambda: OutgoingMail.objects.filter(user_id=alice.pk, status="sent").exists(),
+            what="the reset mail sent",
+        )
         wait_for(lambda: worker.log().count("identity.password_reset_request") >= 4, what="both lookups done")
         wait_for(lambda: AuditEntry.objects.filter(type=RESET).exists(), what="the reset's event audited")
     finally:

@@ -22,11 +22,13 @@ from identity.events import (
 )
 from identity.models import User
 from identity_project.eventbus import deadletters, routing
-from identity_project.eventbus.models import DeadLetter
+from identity_project.eventbus.models import DeadLetter, OutboxTask
+from identity_project.eventbus.outbound import sender
 from identity_project.eventbus.publisher import publish
-from notification import channels, services
+from notification import services
 from notification.consumer import notification
 from notification.models import Delivery, Notification, NotificationRule, Preference
+from tests.conftest import purge_queues
 from tests.support.admin_site import admin_sign_in
 from tests.support.queues import take_queued_args
 
@@ -303,12 +305,13 @@ def test_a_refused_mail_is_failed_dead_lettered_and_sent_again_by_the_replay(
     with django_capture_on_commit_callbacks(execute=True):
         deadletters.replay(letter)
 
-    # then the e-mail is pending again with fresh attempts, and a send task for it is queued on
-    # the urgent lane; run by a worker, it sends the mail
+    # then the e-mail is pending again with fresh attempts, and a send task for it waits in the
+    # outbox for the urgent lane; run by a worker, it sends the mail
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("pending", 0)
-    assert take_queued_args(routing.NOTIFICATION_URGENT, "notification.send_delivery") == [delivery.pk]
-    channels.delivery_send(delivery_id=delivery.pk)
+    [task] = OutboxTask.objects.filter(name="eventbus.outbound.send")
+    assert (task.args, task.queue) == (["notification.delivery", delivery.pk], routing.NOTIFICATION_URGENT)
+    sender.send.run(*task.args)
     delivery.refresh_from_db()
     assert delivery.status == "sent"
     assert [m.subject for m in mail.outbox if "Suspicious" in m.subject] == [
@@ -318,7 +321,7 @@ def test_a_refused_mail_is_failed_dead_lettered_and_sent_again_by_the_replay(
 
 def test_the_sweep_sends_an_email_its_after_commit_send_never_sent(user, settings):
     # given a pending e-mail whose worker died before sending it
-    stale = timezone.now() - dt.timedelta(seconds=settings.NOTIFICATION["SWEEP_AFTER_SECONDS"] + 1)
+    stale = timezone.now() - dt.timedelta(seconds=settings.EVENTBUS["OUTBOUND_SWEEP_AFTER"] + 1)
     delivery = Delivery.objects.create(
         event_id=uuid.uuid4(),
         event_type="identity.password.changed",
@@ -332,11 +335,14 @@ def test_the_sweep_sends_an_email_its_after_commit_send_never_sent(user, setting
         next_attempt_at=stale,
     )
 
-    # when the periodic sweep runs
-    swept = channels.pending_sweep()
+    # when the periodic sweep runs, and a worker takes the send task it queued
+    purge_queues()
+    swept = sender.sweep()
+    [args] = take_queued_args(routing.NOTIFICATION, "eventbus.outbound.send", every=True)
+    sender.send.run(*args)
 
     # then it is sent
-    assert swept == 1
+    assert (swept, args) == (1, ["notification.delivery", delivery.pk])
     delivery.refresh_from_db()
     assert delivery.status == "sent"
     assert [m.subject for m in mail.outbox] == ["Your password was changed"]

@@ -9,4 +9,7 @@ class ProbeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tests.probe import consumer  # noqa: F401
+        from identity_project.eventbus.outbound import sender
+        from tests.probe import consumer, outbound  # noqa: F401
+
+        sender.register(outbound.pager)

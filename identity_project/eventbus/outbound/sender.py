@@ -1,0 +1,311 @@
+"""Claim, send, conclude: the life of every outbound record, whatever its channel.
+
+- pending: written in the transaction that decided the send (a consumer's, in a worker); sent
+  by that worker after it commits (send_after_commit).
+- sending: claimed by a conditional UPDATE that sets a claim token and a lease longer than the
+  attempt's total deadline. A second message for the same record finds nothing to claim and
+  looks again when the lease ends: one record is never in flight twice.
+- sent / skipped; or pending again with a next attempt after a backoff with jitter, sent by the
+  `eventbus.outbound.send` task; or failed (refused for good, or retries spent) and dead-lettered
+  under the channel's name, whose replay sends the event's failed records again.
+Every conclusion is an UPDATE conditioned on the claim token: an attempt whose lease ended and
+whose record was taken over changes nothing. A record asked to go again while in flight goes
+again, with fresh retries, once that attempt ends. Sending is at least once: a worker that dies
+after the peer accepted and before the record says sent leaves a lease that ends, and the
+record is sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from functools import partial
+
+import structlog
+from celery import Task, shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from identity_project.eventbus import deadletters
+from identity_project.eventbus.consumers import backoff
+from identity_project.eventbus.models import DeadLetter
+from identity_project.eventbus.outbound.channel import (
+    SEND,
+    SKIP,
+    Channel,
+    Defer,
+    Outcome,
+    add,
+    channel_named,
+    channels,
+)
+from identity_project.eventbus.outbound.records import OutboundRecord, Status
+from identity_project.eventbus.publisher import enqueue
+
+log = structlog.get_logger(__name__)
+
+# A message may come a little before its record's next attempt (clocks, countdown rounding).
+EARLY = dt.timedelta(seconds=2)
+# Records one sweep hands to the send task, per channel.
+SWEEP_BATCH = 500
+
+
+def register(channel: Channel) -> Channel:
+    """Known to the task and the sweep from now on, with the replay of its dead letters."""
+    add(channel)
+    deadletters.redriver(channel.name)(partial(redeliver_failed, channel))
+    return channel
+
+
+# --- starting a send ------------------------------------------------------------------------
+
+
+def send_after_commit(channel: Channel, **where: object) -> None:
+    """In a worker: once the transaction commits, send the channel's pending records matching
+    `where` (an event's), here, without another trip through the broker."""
+    transaction.on_commit(partial(_send_pending, channel, where), robust=True)
+
+
+def _send_pending(channel: Channel, where: dict[str, object]) -> None:
+    pending = channel.records().filter(channel.claimable(), status=Status.PENDING, **where)
+    for record_id in list(pending.values_list("pk", flat=True)):
+        attempt(channel, record_id)
+
+
+def _schedule(channel: Channel, record: OutboundRecord, countdown: float) -> None:
+    """A send task for later; if the broker cannot take it now, the record waits for the sweep."""
+    try:
+        send.apply_async(
+            args=(channel.name, record.pk),
+            countdown=countdown or None,
+            queue=channel.queue(record),
+            retry=False,
+        )
+    except Exception as exc:  # noqa: BLE001 - the row stays pending: the sweep sends it
+        log.warning("outbound.not_scheduled", channel=channel.name, record_id=record.pk, error=repr(exc))
+
+
+# --- one attempt ----------------------------------------------------------------------------
+
+
+def attempt(channel: Channel, record_id: int, *, claimable: Q | None = None) -> str | float:
+    """Send one record if it can be claimed: its status afterwards, or, when another attempt
+    holds it, the seconds until that attempt's lease ends (it may have died with its worker).
+    `claimable`: for a channel that resumes records of its own choosing, instead of its default."""
+    claimed = _claim(channel, record_id, channel.claimable() if claimable is None else claimable)
+    if claimed is None:
+        return _lease_left(channel, record_id)
+    record, claim = claimed
+    decision = channel.before(record)
+    if decision != SEND:
+        return _set_aside(channel, record, claim, decision)
+    policy = channel.policy()
+    started = time.monotonic()
+    try:
+        outcome = channel.send(record, deadline=policy.deadline)
+    except Exception as exc:  # noqa: BLE001 - every failure is retried or dead-lettered, never lost
+        outcome = channel.outcome_of(exc)
+    duration_ms = round((time.monotonic() - started) * 1000)
+    status = _conclude(channel, record, claim, outcome, duration_ms)
+    log.info(
+        "outbound.attempt",
+        channel=channel.name,
+        record_id=record.pk,
+        event_id=str(record.event_id),
+        attempt=record.attempts,
+        status=status,
+        status_code=outcome.status_code,
+        error=outcome.error,
+        duration_ms=duration_ms,
+    )
+    return status
+
+
+def _claim(channel: Channel, record_id: int, claimable: Q):
+    now = timezone.now()
+    claim = uuid.uuid4()
+    takeable = Q(status=Status.PENDING, next_attempt_at__lte=now + EARLY) | Q(
+        status=Status.SENDING, lease_until__lt=now
+    )
+    claimed = (
+        channel.records()
+        .filter(takeable, claimable, pk=record_id)
+        .update(
+            status=Status.SENDING,
+            claim=claim,
+            lease_until=now + dt.timedelta(seconds=channel.policy().lease),
+            attempts=F("attempts") + 1,
+        )
+    )
+    if not claimed:
+        return None
+    return channel.model.objects.select_related(*channel.related()).get(pk=record_id), claim
+
+
+def _lease_left(channel: Channel, record_id: int) -> str | float:
+    now = timezone.now()
+    lease_until = (
+        channel.model.objects.filter(pk=record_id, status=Status.SENDING, lease_until__gte=now)
+        .values_list("lease_until", flat=True)
+        .first()
+    )
+    return "skipped" if lease_until is None else (lease_until - now).total_seconds() + 1
+
+
+def _mine(channel: Channel, record: OutboundRecord, claim: uuid.UUID):
+    return channel.model.objects.filter(pk=record.pk, claim=claim)
+
+
+_RELEASED = {"claim": None, "lease_until": None}
+
+
+def _set_aside(channel: Channel, record: OutboundRecord, claim: uuid.UUID, decision: str | Defer) -> str:
+    """Not sent now: skipped for good, or deferred as the channel says (no attempt counted)."""
+    mine = _mine(channel, record, claim)
+    if decision == SKIP:
+        mine.update(status=Status.SKIPPED, **_RELEASED)
+        return Status.SKIPPED
+    if mine.update(status=Status.PENDING, attempts=F("attempts") - 1, **decision.fields, **_RELEASED):
+        _then(decision)
+    return Status.PENDING
+
+
+def _then(defer: Defer) -> None:
+    if defer.then is not None:
+        defer.then()
+
+
+def _conclude(
+    channel: Channel, record: OutboundRecord, claim: uuid.UUID, outcome: Outcome, duration_ms: int
+) -> str:
+    if not outcome.skipped:
+        channel.attempt_model.objects.create(
+            record=record,
+            duration_ms=duration_ms,
+            status_code=outcome.status_code,
+            response_body=outcome.response_body,
+            error=outcome.error,
+            counted=outcome.counted,
+        )
+    now = timezone.now()
+    mine = _mine(channel, record, claim)
+    attempts = record.attempts if outcome.counted else record.attempts - 1
+    again = {"attempts": 0, "again": False, "next_attempt_at": now, "last_error": outcome.error}
+    if mine.filter(again=True).update(status=Status.PENDING, **again, **_RELEASED):
+        _schedule(channel, record, 0)
+        status = Status.PENDING
+    elif outcome.ok or outcome.skipped:
+        status = channel.sent_status if outcome.ok else Status.SKIPPED
+        updated = mine.update(status=status, sent_at=now if outcome.ok else None, last_error="", **_RELEASED)
+        status = status if updated else "lease_lost"
+    elif outcome.defer is not None:
+        fields = {"attempts": attempts, "last_error": outcome.error, **outcome.defer.fields}
+        updated = mine.update(status=Status.PENDING, **fields, **_RELEASED)
+        if updated:
+            _then(outcome.defer)
+        status = Status.PENDING if updated else "lease_lost"
+    elif outcome.permanent or attempts >= channel.policy().max_attempts:
+        status = _give_up(channel, record, mine, outcome, attempts)
+    else:
+        policy = channel.policy()
+        countdown = backoff(max(0, attempts - 1), factor=policy.backoff_factor, maximum=policy.backoff_max)
+        updated = mine.update(
+            status=Status.PENDING,
+            attempts=attempts,
+            next_attempt_at=now + dt.timedelta(seconds=countdown),
+            last_error=outcome.error,
+            **_RELEASED,
+        )
+        if updated:
+            _schedule(channel, record, countdown)
+        status = Status.PENDING if updated else "lease_lost"
+    if status != "lease_lost":
+        channel.concluded(record, outcome)
+    return status
+
+
+def _give_up(channel: Channel, record: OutboundRecord, mine, outcome: Outcome, attempts: int) -> str:
+    if not mine.update(status=Status.FAILED, attempts=attempts, last_error=outcome.error, **_RELEASED):
+        return "lease_lost"
+    deadletters.store(
+        consumer=channel.name,
+        envelope=channel.envelope(record),
+        reason=DeadLetter.Reason.PERMANENT if outcome.permanent else DeadLetter.Reason.RETRIES_EXHAUSTED,
+        error=f"{channel.describe(record)} failed {attempts} times: {outcome.error}",
+        traceback="",
+        attempts=attempts,
+    )
+    channel.given_up(record)
+    return Status.FAILED
+
+
+# --- sending again --------------------------------------------------------------------------
+
+
+def redeliver(channel: Channel, record_ids: list[int]) -> int:
+    """Send these records again with fresh retries; one in flight goes again once its attempt
+    ends (never beside it). The send tasks leave through the outbox (this may run in a web
+    request: the admin, the API); returns how many were re-armed."""
+    records = channel.records().filter(pk__in=record_ids)
+    with transaction.atomic():
+        rearmed = list(records.exclude(status=Status.SENDING).select_for_update())
+        channel.model.objects.filter(pk__in=[record.pk for record in rearmed]).update(
+            status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error="", sent_at=None
+        )
+        for record in rearmed:
+            enqueue(send, channel.name, record.pk, queue=channel.queue(record))
+        in_flight = records.filter(status=Status.SENDING).update(again=True)
+    return len(rearmed) + in_flight
+
+
+def redeliver_failed(channel: Channel, event_id: uuid.UUID) -> int:
+    """The replay of a dead letter: the event's failed records go again."""
+    failed = channel.records().filter(event_id=event_id, status=Status.FAILED)
+    return redeliver(channel, list(failed.values_list("pk", flat=True)))
+
+
+# --- the task and the sweep -----------------------------------------------------------------
+
+
+@shared_task(
+    name="eventbus.outbound.send",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,  # the record counts its own retries
+    ignore_result=True,
+)
+def send(task: Task, channel_name: str, record_id: int) -> None:
+    channel = channel_named(channel_name)
+    queue = (task.request.delivery_info or {}).get("routing_key")
+    try:
+        result = attempt(channel, record_id)
+    except (OperationalError, InterfaceError) as exc:  # the database, not the record: later
+        countdown = backoff(task.request.retries, factor=1, maximum=60)
+        raise task.retry(exc=exc, countdown=countdown, queue=queue) from exc
+    if isinstance(result, float):
+        raise task.retry(countdown=result, queue=queue)
+
+
+def sweep() -> int:
+    """Records whose task was lost (a broker outage, a worker killed mid-send) go to the send
+    task again: pending ones overdue for a while, sending ones whose lease ended."""
+    now = timezone.now()
+    overdue = now - dt.timedelta(seconds=settings.EVENTBUS["OUTBOUND_SWEEP_AFTER"])
+    swept = 0
+    for channel in channels():
+        lost = Q(status=Status.PENDING, next_attempt_at__lt=overdue)
+        died = Q(status=Status.SENDING, lease_until__lt=now)
+        stale = channel.records().filter(channel.claimable()).filter(lost | died)
+        for record in stale.order_by("next_attempt_at")[:SWEEP_BATCH]:
+            _schedule(channel, record, 0)
+            swept += 1
+    return swept
+
+
+@shared_task(name="eventbus.outbound.sweep", ignore_result=True)
+def sweep_task() -> int:
+    return sweep()
