@@ -409,9 +409,10 @@ CELERY_BEAT_SCHEDULE["notification-sweep-pending"] = {
 }
 
 # --- integration (issue 8: owned by the integration app) ------------------------------------
-# Webhook targets on loopback or private networks are refused unless this allows them: on by
-# default only in development (DEBUG), off in production unless set.
-WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=DEBUG)
+# Webhook targets on loopback, private, link-local or reserved addresses (IPv4 inside IPv6 forms
+# included) are refused unless this allows them. Off unless set, DEBUG or not: `make run`, the demo
+# and the tests set it for their receivers on loopback.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 # Failed attempts a delivery may make while its endpoint's circuit is closed; then it is failed
 # and dead-lettered. Waiting behind an open circuit uses none of them.

@@ -1,4 +1,5 @@
-"""Sending one signed POST to a subscriber: Standard Webhooks headers, timeout, no redirects."""
+"""Sending one signed POST to a subscriber: Standard Webhooks headers, the vetted address only,
+timeout, no redirects."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from django.conf import settings
 
 from integration import selectors, signing
 from integration.models import WebhookSubscription
-from integration.targets import TargetRefused, target_check
+from integration.targets import TargetRefused, url_check
+from integration.transport import VettedTransport
 
 RESPONSE_MAX_BYTES = 2000
+ERROR_MAX_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -38,19 +41,21 @@ def _client() -> httpx.Client:
     """One client per process, made on first use: building one loads the CA bundle (tens of
     milliseconds, more than a delivery to a nearby receiver), and its pool keeps connections to
     subscribers alive between deliveries. Keyed by process id, so a forked worker never shares
-    its parent's sockets. Redirects are never followed (a redirect could lead to a target the
-    check refused); proxies from the environment are not used, the target check must see the
-    real target."""
+    its parent's sockets. Its transport dials only addresses the target check vetted
+    (`integration.transport`). Redirects are never followed (a redirect could lead to a target the
+    check refused); proxies from the environment are not used, the target check must see the real
+    target."""
     pid = os.getpid()
     if pid not in _clients:
         _clients.clear()
-        _clients[pid] = httpx.Client(follow_redirects=False, trust_env=False)
+        _clients[pid] = httpx.Client(transport=VettedTransport(), follow_redirects=False, trust_env=False)
     return _clients[pid]
 
 
 def post_signed(*, subscription: WebhookSubscription, webhook_id: str, body: bytes) -> AttemptResult:
     """POST `body` to the subscription's URL, signed with its secrets in use; never raises for
-    what the network or the receiver does, it answers with what happened."""
+    what the network or the receiver does, it answers with what happened. At most
+    RESPONSE_MAX_BYTES of the answer are read."""
     headers = signing.headers(
         secrets_in_use=selectors.subscription_signing_secrets(subscription),
         webhook_id=webhook_id,
@@ -63,7 +68,7 @@ def post_signed(*, subscription: WebhookSubscription, webhook_id: str, body: byt
         return round((time.monotonic() - started) * 1000)
 
     try:
-        target_check(subscription.url)
+        url_check(subscription.url)
         with _client().stream(
             "POST", subscription.url, content=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT
         ) as response:
@@ -73,9 +78,9 @@ def post_signed(*, subscription: WebhookSubscription, webhook_id: str, body: byt
                 if len(answer) >= RESPONSE_MAX_BYTES:
                     break
     except TargetRefused as exc:
-        return AttemptResult(duration_ms=elapsed(), error=f"target refused: {exc}")
+        return AttemptResult(duration_ms=elapsed(), error=f"target refused: {exc}"[:ERROR_MAX_CHARS])
     except httpx.HTTPError as exc:
-        return AttemptResult(duration_ms=elapsed(), error=f"{type(exc).__name__}: {exc}"[:2000])
+        return AttemptResult(duration_ms=elapsed(), error=f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS])
     return AttemptResult(
         duration_ms=elapsed(),
         status_code=response.status_code,
