@@ -187,3 +187,10 @@ def test_private_targets_are_refused_by_default_even_in_development(tmp_path):
 
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == "False"
+
+
+def test_a_deadline_that_would_outlast_the_lease_is_refused_at_start(tmp_path):
+    loaded = settings_in_a_fresh_process(tmp_path, WEBHOOK_TIMEOUT="10", WEBHOOK_ATTEMPT_DEADLINE="38")
+
+    assert loaded.returncode != 0
+    assert "WEBHOOK_ATTEMPT_DEADLINE (38 s) must end 5 s before a delivery's lease" in loaded.stderr
