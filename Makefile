@@ -25,7 +25,8 @@ browser:
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-## run: web, worker, beat, relay and Flower on SQLite, the filesystem broker and mail to files
+## run: web, worker, beat, relay and Flower on SQLite, the filesystem broker and mail to files;
+## webhooks may go to receivers on loopback and private networks (WEBHOOK_ALLOW_PRIVATE_TARGETS)
 run: migrate
 	@mkdir -p $(VAR_DIR)
 	@mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)" && rm -f "$(PROMETHEUS_MULTIPROC_DIR)"/*.db
@@ -35,6 +36,7 @@ run: migrate
 	@echo "flower: http://127.0.0.1:$${FLOWER_PORT:-5555}/  (user admin, the demo admin's password)"
 	@echo "mail:   $(VAR_DIR)/mail/"
 	FLOWER_BASIC_AUTH=$${FLOWER_BASIC_AUTH:-admin:$$(cat $(VAR_DIR)/demo-admin-password)} \
+		WEBHOOK_ALLOW_PRIVATE_TARGETS=$${WEBHOOK_ALLOW_PRIVATE_TARGETS:-true} \
 		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start
 
 ## demo: a scripted tour on the embedded defaults, in a fresh $(VAR_DIR)/demo; prints what it caused

@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
+import socket
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,8 +48,8 @@ class Receiver(LoopbackReceiver):
 
     STATUS = {"ok": 200, "slow": 200, "unavailable": 503, "gone": 410, "redirect": 302}
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
         self.mode = "ok"
         # Answers to give first, one per request, before falling back to `mode`.
         self.script: list[str] = []
@@ -75,6 +78,34 @@ def verify(secret: str, received: Received) -> bool:
     expected = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
     offered = [s.split(",", 1)[1] for s in received.headers["webhook-signature"].split(" ")]
     return any(hmac.compare_digest(expected, s) for s in offered)
+
+
+class StubDNS:
+    """DNS, the outside world, for the tests: answers lookups of the names in `answers` (through
+    socket.getaddrinfo, which our resolver and httpx's own connect both call), the n-th lookup with
+    the n-th address (the last one repeats); every other name goes to the real resolver."""
+
+    def __init__(self, resolver) -> None:
+        self._resolver = resolver
+        self.answers: dict[str, list[str]] = {}
+        self.lookups: Counter[str] = Counter()
+
+    def __call__(self, host, port, family=0, type=0, proto=0, flags=0):
+        if host not in self.answers:
+            return self._resolver(host, port, family, type, proto, flags)
+        answers = self.answers[host]
+        address = answers[min(self.lookups[host], len(answers) - 1)]
+        self.lookups[host] += 1
+        if ipaddress.ip_address(address).version == 6:
+            return [(socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, int(port), 0, 0))]
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, int(port)))]
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    stub = StubDNS(socket.getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", stub)
+    return stub
 
 
 @pytest.fixture
