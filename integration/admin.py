@@ -110,7 +110,7 @@ class WebhookAttemptInline(admin.TabularInline):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ("event_type", "subscription", "status", "held", "attempts", "created_at", "delivered_at")
+    list_display = ("event_type", "subscription", "status", "held", "attempts", "created_at", "sent_at")
     list_filter = ("status", "held", "event_type")
     search_fields = ("event_id", "aggregate_id")
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]

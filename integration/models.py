@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from identity_project.eventbus.outbound.records import OutboundAttempt, OutboundRecord
+
 
 class WebhookSubscription(models.Model):
     """An outside endpoint and the events it wants; its id keys its circuit in the shared cache."""
@@ -38,18 +40,19 @@ class WebhookSubscription(models.Model):
         return self.url
 
 
-class WebhookDelivery(models.Model):
-    """One event for one subscription, recorded in the consumer's transaction; also the record
-    a replay re-sends from (integration keeps its own, it never reads the audit trail)."""
+class WebhookDelivery(OutboundRecord):
+    """One event for one subscription, recorded in the consumer's transaction and sent through
+    the outbound mechanism (integration/services/channel.py); also the record a replay re-sends from
+    (integration keeps its own, it never reads the audit trail)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped (stale)"
 
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
-    event_id = models.UUIDField()
     event_type = models.CharField(max_length=120)
     aggregate_type = models.CharField(max_length=60)
     aggregate_id = models.CharField(max_length=64)
@@ -60,13 +63,6 @@ class WebhookDelivery(models.Model):
     # Waiting for its endpoint's circuit to close (or the subscription to come back): sent in
     # order by the resume task, without using up its retries.
     held = models.BooleanField(default=False)
-    attempts = models.PositiveIntegerField(default=0, help_text="Failed attempts counted against retries")
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    # A sender's claim, so a duplicate message never sends the same delivery twice at once.
-    lease_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "webhook deliveries"
@@ -89,17 +85,11 @@ class WebhookDelivery(models.Model):
         return f"{self.event_type} {self.event_id} -> {self.subscription_id}"
 
 
-class WebhookAttempt(models.Model):
-    """One HTTP request that left the process: status code, duration, truncated answer, error."""
+class WebhookAttempt(OutboundAttempt):
+    """One HTTP request that left the process: status code, duration, truncated answer, error.
+    An attempt made while waiting behind the circuit (a probe) is not counted."""
 
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts_made")
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField()
-    response_body = models.TextField(blank=True)
-    error = models.TextField(blank=True)
-    # An attempt made while waiting behind the circuit (a probe): it uses none of the retries.
-    counted = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    record = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts_made")
 
     def __str__(self) -> str:
-        return f"{self.delivery_id}: {self.status_code or self.error[:40]}"
+        return f"{self.record_id}: {self.status_code or self.error[:40]}"

@@ -1,4 +1,6 @@
-"""The integration tasks (sent to the integration queue): send a delivery, resume a subscription, sweep."""
+"""The integration tasks (integration queue): resume a subscription, sweep, purge, the SIEM summary.
+
+A delivery is sent by the outbound mechanism's task (eventbus.outbound.send)."""
 
 import uuid
 
@@ -22,23 +24,6 @@ def _retry_later(task: Task, exc: Exception) -> Retry:
         task.request.retries, factor=settings.WEBHOOK_BACKOFF_FACTOR, maximum=settings.WEBHOOK_BACKOFF_MAX
     )
     return task.retry(exc=exc, countdown=countdown, queue=routing.INTEGRATION)
-
-
-@shared_task(
-    name="integration.deliver",
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=None,  # the delivery row counts its retries; waiting behind a circuit uses none
-    ignore_result=True,
-)
-def deliver(task: Task, delivery_id: int) -> None:
-    try:
-        countdown = services.delivery_attempt(delivery_id=delivery_id)
-    except INFRASTRUCTURE_ERRORS as exc:
-        raise _retry_later(task, exc) from exc
-    if countdown is not None:
-        raise task.retry(countdown=countdown, queue=routing.INTEGRATION)
 
 
 @shared_task(

@@ -177,6 +177,7 @@ class WebhookAttemptSerializer(serializers.ModelSerializer):
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
     attempts_made = WebhookAttemptSerializer(many=True, read_only=True)
+    delivered_at = serializers.DateTimeField(source="sent_at", read_only=True)
 
     class Meta:
         model = WebhookDelivery

@@ -1,4 +1,4 @@
-"""Putting delivery and resume tasks on the integration queue (tasks import services: imported late)."""
+"""Putting resume tasks on the integration queue (tasks import services: imported late)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,6 @@ import uuid
 
 from identity_project.eventbus import routing
 from integration.circuit import circuit_cache
-
-
-def delivery_enqueue(delivery_id: int, countdown: float) -> None:
-    from integration.tasks import deliver
-
-    deliver.apply_async(args=(delivery_id,), countdown=countdown or None, queue=routing.INTEGRATION)
 
 
 def resume_scheduled_key(subscription_id: uuid.UUID) -> str:

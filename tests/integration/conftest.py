@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import ipaddress
 import socket
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -43,10 +44,11 @@ class Received:
 
 class Receiver(LoopbackReceiver):
     """An endpoint whose answer the test switches: ok (200), unavailable (503), gone (410),
-    redirect (302 to /elsewhere), slow (answers after the webhook timeout); stop() makes it
+    redirect (302 to /elsewhere), slow (answers after the webhook timeout), held (answers 500
+    once `release` is set, saying it is holding a request in `holding`); stop() makes it
     refuse connections, start() brings it back on the same port."""
 
-    STATUS = {"ok": 200, "slow": 200, "unavailable": 503, "gone": 410, "redirect": 302}
+    STATUS = {"ok": 200, "slow": 200, "unavailable": 503, "gone": 410, "redirect": 302, "held": 500}
 
     def __init__(self, **options) -> None:
         super().__init__(**options)
@@ -54,6 +56,8 @@ class Receiver(LoopbackReceiver):
         # Answers to give first, one per request, before falling back to `mode`.
         self.script: list[str] = []
         self.requests: list[Received] = []
+        self.holding = threading.Event()
+        self.release = threading.Event()
 
     def received(self, path: str = "/hook") -> list[Received]:
         with self._lock:
@@ -66,6 +70,9 @@ class Receiver(LoopbackReceiver):
             mode = self.script.pop(0) if self.script else self.mode
         if mode == "slow":
             time.sleep(2.5)
+        if mode == "held":
+            self.holding.set()
+            self.release.wait(30)
         return self.STATUS[mode], {"location": self.url("/elsewhere")} if mode == "redirect" else {}
 
 
@@ -113,6 +120,7 @@ def receiver():
     endpoint = Receiver()
     endpoint.start()
     yield endpoint
+    endpoint.release.set()
     endpoint.stop()
 
 

@@ -15,13 +15,20 @@ from identity.events import ComplianceViolationDetected, UserRegistered, UserUpd
 from identity.models import User
 from identity_project.eventbus import deadletters, routing
 from identity_project.eventbus.envelope import decode
-from identity_project.eventbus.models import DeadLetter, OutboxEvent
+from identity_project.eventbus.models import DeadLetter, OutboxEvent, OutboxTask
+from identity_project.eventbus.outbound import sender
 from identity_project.eventbus.publisher import publish
 from integration import services
 from integration.circuit import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from integration.models import WebhookDelivery, WebhookSubscription
+from integration.services.channel import webhook
 from tests.integration.conftest import verify
-from tests.support.queues import take_queued_args
+
+
+def attempt(delivery_id: int):
+    """One attempt at a delivery, as the send task makes it."""
+    return sender.attempt(webhook, delivery_id)
+
 
 pytestmark = pytest.mark.django_db
 
@@ -49,8 +56,8 @@ def test_a_sync_feed_sends_the_users_current_state_and_skips_stale_events(receiv
     User.objects.filter(pk=user.pk).update(email="after@example.com")
 
     # when the newer event is sent first, then the older one
-    services.delivery_attempt(delivery_id=newer.pk)
-    services.delivery_attempt(delivery_id=older.pk)
+    attempt(newer.pk)
+    attempt(older.pk)
 
     # then the receiver got the current state once, and the stale event was skipped
     [request] = receiver.received()
@@ -74,15 +81,14 @@ def test_a_timeout_is_a_recorded_failure_to_retry(receiver):
     [delivery] = record(UserRegistered(user_id=uuid.uuid4(), email="t@example.com", method="self"))
 
     # when it is sent
-    countdown = services.delivery_attempt(delivery_id=delivery.pk)
+    status = sender.attempt(webhook, delivery.pk)
 
     # then the attempt is recorded as a timeout and a retry is due
     delivery.refresh_from_db()
     [attempt] = delivery.attempts_made.all()
     assert "Timeout" in attempt.error
     assert attempt.status_code is None
-    assert countdown is not None
-    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert (status, delivery.status, delivery.attempts) == ("pending", "pending", 1)
 
 
 def test_an_endpoint_failing_for_days_is_disabled(receiver, settings):
@@ -96,7 +102,7 @@ def test_an_endpoint_failing_for_days_is_disabled(receiver, settings):
     [delivery] = record(UserRegistered(user_id=uuid.uuid4(), email="d@example.com", method="self"))
 
     # when one more attempt fails
-    services.delivery_attempt(delivery_id=delivery.pk)
+    attempt(delivery.pk)
 
     # then the subscription is switched off, and its delivery waits instead of being lost
     subscription.refresh_from_db()
@@ -163,12 +169,12 @@ def test_spent_retries_on_a_closed_circuit_dead_letter_the_delivery_and_publish_
     events_before = OutboxEvent.objects.count()
 
     # when it fails
-    countdown = services.delivery_attempt(delivery_id=delivery.pk)
+    status = sender.attempt(webhook, delivery.pk)
 
     # then it is failed and dead-lettered with its envelope, and no event was published about it
     delivery.refresh_from_db()
     letter = DeadLetter.objects.get(consumer="integration.webhook", event_id=delivery.event_id)
-    assert countdown is None
+    assert status == "failed"
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("failed", 1, "HTTP 503")
     assert (letter.reason, letter.envelope) == ("retries_exhausted", delivery.envelope)
     assert str(subscription.pk) in letter.error
@@ -186,7 +192,7 @@ def test_replaying_a_webhook_dead_letter_sends_the_event_again_to_each_subscript
     deliveries = record(UserRegistered(user_id=uuid.uuid4(), email="g@example.com", method="self"))
     for delivery in deliveries:
         receiver.mode = "ok" if delivery.subscription.url.endswith("/fine") else "unavailable"
-        services.delivery_attempt(delivery_id=delivery.pk)
+        attempt(delivery.pk)
     [letter] = DeadLetter.objects.filter(consumer="integration.webhook")
     failed = sorted(d.pk for d in WebhookDelivery.objects.filter(status="failed"))
     assert len(failed) == 2
@@ -198,10 +204,11 @@ def test_replaying_a_webhook_dead_letter_sends_the_event_again_to_each_subscript
 
     # then both failed deliveries are pending with fresh attempts, a send task is queued for each,
     # and run, they reach their receivers (at the second try); the delivered one is not sent again
-    assert sorted(take_queued_args(routing.INTEGRATION, "integration.deliver")) == failed
+    sends = OutboxTask.objects.filter(name="eventbus.outbound.send", queue=routing.INTEGRATION)
+    assert sorted(task.args[1] for task in sends) == failed
     assert WebhookDelivery.objects.filter(pk__in=failed, status="pending", attempts=0).count() == 2
     for delivery_id in failed:
-        services.delivery_attempt(delivery_id=delivery_id)
+        attempt(delivery_id)
     assert WebhookDelivery.objects.filter(status="delivered").count() == 3
     assert [len(receiver.received(path)) for path in ("/first", "/second", "/fine")] == [2, 2, 1]
 
@@ -231,25 +238,24 @@ def test_a_delivery_whose_attempt_died_is_sent_again_when_its_lease_ends(receive
     services.subscription_create(url=receiver.url(), event_types=["*"])
     [delivery] = record(UserRegistered(user_id=uuid.uuid4(), email="k@example.com", method="self"))
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        lease_until=timezone.now() + dt.timedelta(seconds=20)
+        status="sending", lease_until=timezone.now() + dt.timedelta(seconds=20)
     )
 
     # when its redelivered message comes
-    countdown = services.delivery_attempt(delivery_id=delivery.pk)
+    countdown = sender.attempt(webhook, delivery.pk)
 
     # then nothing is sent yet, and it looks again once the lease has ended
     assert receiver.received() == []
-    assert countdown is not None
     assert 19 < countdown <= 21
 
     # when the lease has ended and it looks again
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         lease_until=timezone.now() - dt.timedelta(seconds=1)
     )
-    assert services.delivery_attempt(delivery_id=delivery.pk) is None
+    assert sender.attempt(webhook, delivery.pk) == "delivered"
 
     # then it is delivered once, and a later look finds nothing to do
     delivery.refresh_from_db()
     assert delivery.status == "delivered"
     assert len(receiver.received()) == 1
-    assert services.delivery_attempt(delivery_id=delivery.pk) is None
+    assert sender.attempt(webhook, delivery.pk) == "skipped"

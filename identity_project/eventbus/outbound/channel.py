@@ -68,6 +68,10 @@ class Channel:
     attempt_model: ClassVar[type[OutboundAttempt]]
     # The status value a sent record gets (a webhook delivery says "delivered").
     sent_status: ClassVar[str] = "sent"
+    # Sent by the worker that committed the record, at once (False: each by a send task).
+    send_inline: ClassVar[bool] = True
+    # Fields every conclusion but a Defer sets (a webhook delivery is no longer held).
+    released: ClassVar[dict[str, Any]] = {}
 
     def policy(self) -> RetryPolicy:
         raise NotImplementedError
@@ -102,9 +106,6 @@ class Channel:
     def outcome_of(self, exc: Exception) -> Outcome:
         """The Outcome of an attempt that raised: transient unless the channel knows better."""
         return Outcome(ok=False, error=repr(exc)[:2000])
-
-    def concluded(self, record: OutboundRecord, outcome: Outcome) -> None:
-        """After an attempt's outcome is recorded (a circuit breaker counts it here)."""
 
     def given_up(self, record: OutboundRecord) -> None:
         """After the record failed for good and was dead-lettered."""

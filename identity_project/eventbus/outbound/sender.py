@@ -65,12 +65,17 @@ def register(channel: Channel) -> Channel:
 
 def send_after_commit(channel: Channel, **where: object) -> None:
     """In a worker: once the transaction commits, send the channel's pending records matching
-    `where` (an event's), here, without another trip through the broker."""
+    `where` (an event's), here, without another trip through the broker; or, for a channel
+    that does not send inline, give each to a send task."""
     transaction.on_commit(partial(_send_pending, channel, where), robust=True)
 
 
 def _send_pending(channel: Channel, where: dict[str, object]) -> None:
     pending = channel.records().filter(channel.claimable(), status=Status.PENDING, **where)
+    if not channel.send_inline:
+        for record in pending:
+            _schedule(channel, record, 0)
+        return
     for record_id in list(pending.values_list("pk", flat=True)):
         attempt(channel, record_id)
 
@@ -166,7 +171,7 @@ def _set_aside(channel: Channel, record: OutboundRecord, claim: uuid.UUID, decis
     """Not sent now: skipped for good, or deferred as the channel says (no attempt counted)."""
     mine = _mine(channel, record, claim)
     if decision == SKIP:
-        mine.update(status=Status.SKIPPED, **_RELEASED)
+        mine.update(status=Status.SKIPPED, **channel.released, **_RELEASED)
         return Status.SKIPPED
     if mine.update(status=Status.PENDING, attempts=F("attempts") - 1, **decision.fields, **_RELEASED):
         _then(decision)
@@ -193,13 +198,14 @@ def _conclude(
     now = timezone.now()
     mine = _mine(channel, record, claim)
     attempts = record.attempts if outcome.counted else record.attempts - 1
+    released = {**channel.released, **_RELEASED}
     again = {"attempts": 0, "again": False, "next_attempt_at": now, "last_error": outcome.error}
-    if mine.filter(again=True).update(status=Status.PENDING, **again, **_RELEASED):
+    if mine.filter(again=True).update(status=Status.PENDING, **again, **released):
         _schedule(channel, record, 0)
         status = Status.PENDING
     elif outcome.ok or outcome.skipped:
         status = channel.sent_status if outcome.ok else Status.SKIPPED
-        updated = mine.update(status=status, sent_at=now if outcome.ok else None, last_error="", **_RELEASED)
+        updated = mine.update(status=status, sent_at=now if outcome.ok else None, last_error="", **released)
         status = status if updated else "lease_lost"
     elif outcome.defer is not None:
         fields = {"attempts": attempts, "last_error": outcome.error, **outcome.defer.fields}
@@ -217,18 +223,17 @@ def _conclude(
             attempts=attempts,
             next_attempt_at=now + dt.timedelta(seconds=countdown),
             last_error=outcome.error,
-            **_RELEASED,
+            **released,
         )
         if updated:
             _schedule(channel, record, countdown)
         status = Status.PENDING if updated else "lease_lost"
-    if status != "lease_lost":
-        channel.concluded(record, outcome)
     return status
 
 
 def _give_up(channel: Channel, record: OutboundRecord, mine, outcome: Outcome, attempts: int) -> str:
-    if not mine.update(status=Status.FAILED, attempts=attempts, last_error=outcome.error, **_RELEASED):
+    released = {**channel.released, **_RELEASED}
+    if not mine.update(status=Status.FAILED, attempts=attempts, last_error=outcome.error, **released):
         return "lease_lost"
     deadletters.store(
         consumer=channel.name,
@@ -253,7 +258,12 @@ def redeliver(channel: Channel, record_ids: list[int]) -> int:
     with transaction.atomic():
         rearmed = list(records.exclude(status=Status.SENDING).select_for_update())
         channel.model.objects.filter(pk__in=[record.pk for record in rearmed]).update(
-            status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error="", sent_at=None
+            status=Status.PENDING,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            last_error="",
+            sent_at=None,
+            **channel.released,
         )
         for record in rearmed:
             enqueue(send, channel.name, record.pk, queue=channel.queue(record))
