@@ -196,6 +196,17 @@ IDENTITY = {
     "PASSWORD_RESET_URL": env.str(
         "IDENTITY_PASSWORD_RESET_URL", default="http://127.0.0.1:8000/reset-password?token={token}"
     ),
+    # Retention (identity/retention.py, daily): days a row is kept once it is of no more use; what
+    # is still live is never removed, and each table keeps at least what its readers need (sign-in
+    # attempts: KNOWN_ADDRESS_DAYS and the lockout window; ended sessions: a day, for risk).
+    "RETENTION_DAYS": {
+        "login_attempts": env.int("IDENTITY_LOGIN_ATTEMPT_RETENTION_DAYS", default=90),
+        "refresh_tokens": env.int("IDENTITY_REFRESH_TOKEN_RETENTION_DAYS", default=7),
+        "sessions": env.int("IDENTITY_SESSION_RETENTION_DAYS", default=90),
+        "mfa_challenges": env.int("IDENTITY_MFA_CHALLENGE_RETENTION_DAYS", default=30),
+    },
+    # Rows removed per statement: small, so a sweep never holds a table for long.
+    "RETENTION_BATCH": env.int("IDENTITY_RETENTION_BATCH", default=1000),
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=IDENTITY["ACCESS_TOKEN_LIFETIME"]),
@@ -343,6 +354,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Task modules beside the apps' `tasks` (which autodiscovery finds): the retention sweeps.
+CELERY_IMPORTS = ("identity.retention",)
 CELERY_BEAT_SCHEDULE = {
     "eventbus-drain-dead-letter-queues": {
         "task": "eventbus.drain_dead_letter_queues",
@@ -356,6 +369,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "identity.unlock_lapsed_locks",
         "schedule": timedelta(minutes=1),
     },
+    "identity-apply-retention": {"task": "identity.apply_retention", "schedule": timedelta(hours=24)},
 }
 
 

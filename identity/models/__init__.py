@@ -10,6 +10,7 @@ from identity.models.authorization import (
     RolePermission,
     SodRule,
 )
+from identity.models.retention import RetentionRun
 from identity.models.security import Device, IPRule, MFAChallenge
 from identity.models.sessions import AuthSession, LoginAttempt, RefreshToken
 from identity.models.users import User, UserManager
@@ -25,6 +26,7 @@ __all__ = [
     "Permission",
     "PermissionGrant",
     "RefreshToken",
+    "RetentionRun",
     "Role",
     "RoleAssignment",
     "RolePermission",

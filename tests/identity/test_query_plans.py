@@ -4,13 +4,15 @@ prefer a scan otherwise (PostgreSQL's plans, after ANALYZE, as audit's search te
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from identity.models import AuthSession, IPRule, LoginAttempt, User
+from identity import retention
+from identity.models import AuthSession, IPRule, LoginAttempt, MFAChallenge, RefreshToken, User
 from identity.services.ip_rules import address_refused
 from identity.services.lockout import locks_lapsed
 from identity.services.risk import factors_of
@@ -105,6 +107,50 @@ def test_the_lapsed_lock_sweep_reads_the_locked_users_only():
     plan = _plan(locks_lapsed(timezone.now()).values_list("pk", flat=True)[:1000])
 
     _assert_indexed(plan, "user_lapsing_lock_idx")
+
+
+def test_each_retention_query_reads_its_index():
+    now = timezone.now()
+    users = _users(500, locked_every=100)
+    sessions = _sessions(users, now)
+    LoginAttempt.objects.bulk_create(
+        LoginAttempt(
+            user=users[i % len(users)] if i % 3 else None, email=f"user-{i % 700}@example.com",
+            ip_address=f"10.{i % 250}.{i % 7}.{i % 200}", succeeded=i % 4 == 0,
+            reason="" if i % 4 == 0 else "bad_password", at=now - (i % 120) * DAY,
+        )
+        for i in range(ROWS)
+    )  # fmt: skip
+    RefreshToken.objects.bulk_create(
+        RefreshToken(
+            jti=uuid.uuid4().hex, session=sessions[i], family_id=sessions[i].family_id,
+            issued_at=now - (i % 30) * DAY, expires_at=now - (i % 30) * DAY + dt.timedelta(hours=8),
+        )
+        for i in range(ROWS)
+    )  # fmt: skip
+    MFAChallenge.objects.bulk_create(
+        MFAChallenge(
+            user=sessions[i].user, session=sessions[i], correlation_id="c",
+            created_at=now - (i % 100) * DAY, expires_at=now - (i % 100) * DAY + dt.timedelta(minutes=5),
+        )
+        for i in range(0, ROWS, 2)
+    )  # fmt: skip
+    _analyze(User, AuthSession, LoginAttempt, RefreshToken, MFAChallenge)
+    expected = {
+        "login_attempts": "attempt_at_idx",
+        "sessions": "session_ended_idx",
+        "refresh_tokens": "refresh_expiry_idx",
+        "mfa_challenges": "mfa_challenge_created_idx",
+    }
+
+    # a later day, when most rows are still young enough to stay: each batch reads its few
+    later = now + 25 * DAY
+    plans = {
+        name: _plan(qs.values_list("pk", flat=True)[:1000]) for name, qs in retention.expired(later).items()
+    }
+
+    for name, index in expected.items():
+        _assert_indexed(plans[name], index)
 
 
 def _ip_rules(users: list[User], now) -> None:
