@@ -355,7 +355,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Task modules beside the apps' `tasks` (which autodiscovery finds): the retention sweeps.
-CELERY_IMPORTS = ("identity.retention",)
+CELERY_IMPORTS = ("identity.retention", "notification.retention")
 CELERY_BEAT_SCHEDULE = {
     "eventbus-drain-dead-letter-queues": {
         "task": "eventbus.drain_dead_letter_queues",
@@ -410,10 +410,24 @@ NOTIFICATION = {
     "DIGEST_INTERVAL_SECONDS": env.int("NOTIFICATION_DIGEST_INTERVAL_SECONDS", default=900),
     # A hung SMTP server must not hold a worker (the urgent lane's above all): give up, retry later.
     "SMTP_TIMEOUT": env.float("NOTIFICATION_SMTP_TIMEOUT", default=10.0),
+    # Retention (notification/retention.py, daily): in-app notifications, "notified once" marks
+    # (a mark removed lets the same thing notify again), and the rows that serialise decisions
+    # (a gate is kept at least as long as the longest threshold window, which reads its last alert).
+    "RETENTION_DAYS": {
+        "notifications": env.int("NOTIFICATION_IN_APP_RETENTION_DAYS", default=90),
+        "dedupe_marks": env.int("NOTIFICATION_DEDUPE_RETENTION_DAYS", default=365),
+        "gates": env.int("NOTIFICATION_GATE_RETENTION_DAYS", default=7),
+    },
+    "RETENTION_BATCH": env.int("NOTIFICATION_RETENTION_BATCH", default=1000),
 }
 CELERY_BEAT_SCHEDULE["notification-send-digests"] = {
     "task": "notification.send_digests",
     "schedule": timedelta(seconds=NOTIFICATION["DIGEST_INTERVAL_SECONDS"]),
+    "options": {"queue": routing.NOTIFICATION},
+}
+CELERY_BEAT_SCHEDULE["notification-apply-retention"] = {
+    "task": "notification.apply_retention",
+    "schedule": timedelta(hours=24),
     "options": {"queue": routing.NOTIFICATION},
 }
 CELERY_BEAT_SCHEDULE["notification-sweep-pending"] = {
