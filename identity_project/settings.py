@@ -391,6 +391,9 @@ AUDIT = {
     "RETENTION_BATCH": env.int("AUDIT_RETENTION_BATCH", default=1000),
     "ARCHIVE_DIR": Path(env.str("AUDIT_ARCHIVE_DIR", default=str(VAR_DIR / "audit-archive"))),
     "EXPORT_DIR": Path(env.str("AUDIT_EXPORT_DIR", default=str(VAR_DIR / "audit-exports"))),
+    # An export of more entries than this is written by a task (POST audit/exports answers 202);
+    # up to this many, in the request (201).
+    "EXPORT_INLINE_ROWS": env.int("AUDIT_EXPORT_INLINE_ROWS", default=10000),
 }
 CELERY_BEAT_SCHEDULE["audit-apply-retention"] = {
     "task": "audit.apply_retention",
