@@ -98,11 +98,17 @@ class AuditChainHead(models.Model):
 
 
 class AuditExport(models.Model):
-    """An export of the entries matching some filters, written once to a file under VAR_DIR."""
+    """An export of the entries matching some filters, written once to a file under VAR_DIR:
+    in the request when it is small, else by a task (pending until the file is written)."""
 
     class Format(models.TextChoices):
         JSONL = "jsonl", "JSON lines"
         CSV = "csv", "CSV"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     requested_by = models.UUIDField()
@@ -113,6 +119,11 @@ class AuditExport(models.Model):
     size = models.PositiveBigIntegerField(default=0)
     path = models.CharField(max_length=500)
     created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.READY)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True, help_text="Why the task failed (no entry data).")
+    # A task's export holds the entries there were when it was asked for, not those audited since.
+    upto_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

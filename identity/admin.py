@@ -13,12 +13,14 @@ from identity.models import (
     ElevationRequest,
     Permission,
     PermissionGrant,
+    RetentionRun,
     Role,
     RoleAssignment,
     SodRule,
     User,
 )
 from identity.services import accounts, elevation, grants, lockout, mfa, passwords, roles, sessions
+from identity_project.eventbus.admin import SweepRunAdmin
 
 
 class ServicePasswordChangeForm(AdminPasswordChangeForm):
@@ -376,3 +378,6 @@ class ComplianceViolationAdmin(admin.ModelAdmin):
     list_display = ("rule", "user", "severity", "detected_at", "resolved_at")
     list_filter = ("rule", "severity")
     readonly_fields = ("rule", "user", "key", "details", "severity", "detected_at")
+
+
+admin.site.register(RetentionRun, SweepRunAdmin)

@@ -202,6 +202,17 @@ IDENTITY = {
     "PASSWORD_RESET_URL": env.str(
         "IDENTITY_PASSWORD_RESET_URL", default="http://127.0.0.1:8000/reset-password?token={token}"
     ),
+    # Retention (identity/retention.py, daily): days a row is kept once it is of no more use; what
+    # is still live is never removed, and each table keeps at least what its readers need (sign-in
+    # attempts: KNOWN_ADDRESS_DAYS and the lockout window; ended sessions: a day, for risk).
+    "RETENTION_DAYS": {
+        "login_attempts": env.int("IDENTITY_LOGIN_ATTEMPT_RETENTION_DAYS", default=90),
+        "refresh_tokens": env.int("IDENTITY_REFRESH_TOKEN_RETENTION_DAYS", default=7),
+        "sessions": env.int("IDENTITY_SESSION_RETENTION_DAYS", default=90),
+        "mfa_challenges": env.int("IDENTITY_MFA_CHALLENGE_RETENTION_DAYS", default=30),
+    },
+    # Rows removed per statement: small, so a sweep never holds a table for long.
+    "RETENTION_BATCH": env.int("IDENTITY_RETENTION_BATCH", default=1000),
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=IDENTITY["ACCESS_TOKEN_LIFETIME"]),
@@ -355,6 +366,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Task modules beside the apps' `tasks` (which autodiscovery finds): the retention sweeps.
+CELERY_IMPORTS = ("identity.retention", "notification.retention")
 CELERY_BEAT_SCHEDULE = {
     "eventbus-drain-dead-letter-queues": {
         "task": "eventbus.drain_dead_letter_queues",
@@ -369,6 +382,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "identity.unlock_lapsed_locks",
         "schedule": timedelta(minutes=1),
     },
+    "identity-apply-retention": {"task": "identity.apply_retention", "schedule": timedelta(hours=24)},
 }
 
 
@@ -390,6 +404,9 @@ AUDIT = {
     "RETENTION_BATCH": env.int("AUDIT_RETENTION_BATCH", default=1000),
     "ARCHIVE_DIR": Path(env.str("AUDIT_ARCHIVE_DIR", default=str(VAR_DIR / "audit-archive"))),
     "EXPORT_DIR": Path(env.str("AUDIT_EXPORT_DIR", default=str(VAR_DIR / "audit-exports"))),
+    # An export of more entries than this is written by a task (POST audit/exports answers 202);
+    # up to this many, in the request (201).
+    "EXPORT_INLINE_ROWS": env.int("AUDIT_EXPORT_INLINE_ROWS", default=10000),
 }
 CELERY_BEAT_SCHEDULE["audit-apply-retention"] = {
     "task": "audit.apply_retention",
@@ -409,10 +426,24 @@ NOTIFICATION = {
     "SMTP_TIMEOUT": env.float("NOTIFICATION_SMTP_TIMEOUT", default=10.0),
     # All of one attempt (connect, every answer): a server that trickles its answers is cut here.
     "SEND_DEADLINE": env.float("NOTIFICATION_SEND_DEADLINE", default=30.0),
+    # Retention (notification/retention.py, daily): in-app notifications, "notified once" marks
+    # (a mark removed lets the same thing notify again), and the rows that serialise decisions
+    # (a gate is kept at least as long as the longest threshold window, which reads its last alert).
+    "RETENTION_DAYS": {
+        "notifications": env.int("NOTIFICATION_IN_APP_RETENTION_DAYS", default=90),
+        "dedupe_marks": env.int("NOTIFICATION_DEDUPE_RETENTION_DAYS", default=365),
+        "gates": env.int("NOTIFICATION_GATE_RETENTION_DAYS", default=7),
+    },
+    "RETENTION_BATCH": env.int("NOTIFICATION_RETENTION_BATCH", default=1000),
 }
 CELERY_BEAT_SCHEDULE["notification-send-digests"] = {
     "task": "notification.send_digests",
     "schedule": timedelta(seconds=NOTIFICATION["DIGEST_INTERVAL_SECONDS"]),
+    "options": {"queue": routing.NOTIFICATION},
+}
+CELERY_BEAT_SCHEDULE["notification-apply-retention"] = {
+    "task": "notification.apply_retention",
+    "schedule": timedelta(hours=24),
     "options": {"queue": routing.NOTIFICATION},
 }
 CELERY_BEAT_SCHEDULE["notification-purge-threshold-hits"] = {

@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 
-from notification.models import Delivery, Notification, NotificationRule, Preference
+from identity_project.eventbus.admin import SweepRunAdmin
+from notification.models import Delivery, Notification, NotificationRule, Preference, RetentionRun
 
 
 @admin.register(NotificationRule)
@@ -67,3 +68,6 @@ class NotificationAdmin(admin.ModelAdmin):
 class PreferenceAdmin(admin.ModelAdmin):
     list_display = ("user_id", "category", "email", "in_app")
     list_filter = ("category",)
+
+
+admin.site.register(RetentionRun, SweepRunAdmin)

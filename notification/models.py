@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from identity_project.eventbus.models import SweepRun
 from identity_project.eventbus.outbound.records import OutboundAttempt, OutboundRecord
 
 
@@ -148,7 +149,10 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event_id", "user_id"], name="notification_in_app_once")
         ]
-        indexes = [models.Index(fields=["user_id", "-created_at", "-id"], name="notification_user_idx")]
+        indexes = [
+            models.Index(fields=["user_id", "-created_at", "-id"], name="notification_user_idx"),
+            models.Index(fields=["created_at"], name="notification_created_idx"),  # retention
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -196,6 +200,9 @@ class Gate(models.Model):
     key = models.CharField(max_length=200, unique=True)
     last_alert_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        indexes = [models.Index(fields=["last_alert_at"], name="notification_gate_alert_idx")]  # retention
+
     def __str__(self) -> str:
         return self.key
 
@@ -212,6 +219,14 @@ class DedupeMark(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["rule", "recipient_id", "value"], name="notification_dedupe_once")
         ]
+        indexes = [models.Index(fields=["created_at"], name="notification_dedupe_age_idx")]  # retention
 
     def __str__(self) -> str:
         return f"{self.rule_id} {self.recipient_id} {self.value}"
+
+
+class RetentionRun(SweepRun):
+    """One daily run of notification's retention (notification/retention.py)."""
+
+    class Meta(SweepRun.Meta):
+        verbose_name = "retention run"

@@ -100,9 +100,10 @@ def _recipients(rule: NotificationRule, data: dict[str, Any]) -> list[Contact]:
 
 
 def _gate(key: str) -> Gate:
-    """The row that serialises decisions on `key` across workers, locked until commit."""
-    Gate.objects.get_or_create(key=key)
-    return Gate.objects.select_for_update().get(key=key)
+    """The row that serialises decisions on `key` across workers, locked until commit. Read
+    with its lock from the start, so a gate that retention removes meanwhile is made again
+    rather than missed."""
+    return Gate.objects.select_for_update().get_or_create(key=key)[0]
 
 
 def _threshold(rule: NotificationRule, delivered: Delivered) -> tuple[str, int]:

@@ -1,4 +1,5 @@
-"""Exports of the audit log: written once to a file in constant memory, recorded, and audited."""
+"""Exports of the audit log: written once to a file in constant memory, recorded, and audited;
+in the request when small, by a task when large."""
 
 from __future__ import annotations
 
@@ -13,17 +14,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import structlog
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 from audit import chain
 from audit.models import AuditEntry, AuditExport
 from audit.selectors import entries_search
 from identity.events import AuditLogCreated
+from identity_project.eventbus import routing
 from identity_project.eventbus.context import Actor, current_actor
-from identity_project.eventbus.publisher import publish
+from identity_project.eventbus.publisher import enqueue, publish
 
 # The columns of an export, in order; `data` is JSON (an object in JSONL, a string in CSV).
 EXPORT_FIELDS = (
@@ -49,6 +53,8 @@ EXPORT_FIELDS = (
     "hash",
 )
 CHUNK_SIZE = 2000
+
+log = structlog.get_logger(__name__)
 
 
 _TIMESTAMPS = ("occurred_at", "received_at")
@@ -128,46 +134,96 @@ def _requester(requested_by: uuid.UUID) -> Actor:
     return actor if actor.id == str(requested_by) else Actor("user", str(requested_by))
 
 
-def export_create(*, requested_by: uuid.UUID, format: str, filters: dict[str, Any]) -> AuditExport:
-    """Write the entries matching `filters` (those of entries_search, JSON values), oldest first,
-    record the export and publish AuditLogCreated, in one transaction."""
-    folder = Path(settings.AUDIT["EXPORT_DIR"])
-    folder.mkdir(parents=True, exist_ok=True)
-    export_id = uuid.uuid4()
-    path = folder / f"{export_id}.{format}"
+def _entries(filters: dict[str, Any]) -> QuerySet[AuditEntry]:
     searched = {
         name: dt.datetime.fromisoformat(value) if name in ("since", "until") else value
         for name, value in filters.items()
     }
-    entries = entries_search(**searched).order_by("id")
+    return entries_search(**searched).order_by("id")
+
+
+def _write_file(export: AuditExport) -> None:
+    """Write the export's entries to its file and record the count, sha256 and size on it, and
+    publish AuditLogCreated, in the caller's transaction. The file is removed if anything fails."""
+    folder = Path(settings.AUDIT["EXPORT_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{export.id}.{export.format}"
+    entries = _entries(export.filters)
+    if export.upto_id is not None:
+        entries = entries.filter(id__lte=export.upto_id)
     try:
-        with transaction.atomic():
-            if format == AuditExport.Format.CSV:
-                lines, sha256, size = _write(path, _csv_lines(entries))
-                row_count = lines - 1  # the header
-            else:
-                row_count, sha256, size = _write(path, _jsonl_lines(entries))
-            export = AuditExport.objects.create(
-                id=export_id,
-                requested_by=requested_by,
-                format=format,
-                filters=filters,
-                row_count=row_count,
-                sha256=sha256,
-                size=size,
-                path=str(path),
-            )
-            publish(
-                AuditLogCreated(
-                    export_id=export_id,
-                    requested_by=requested_by,
-                    filters=filters,
-                    row_count=row_count,
-                    sha256=sha256,
-                ),
-                actor=_requester(requested_by),
-            )
+        if export.format == AuditExport.Format.CSV:
+            lines, export.sha256, export.size = _write(path, _csv_lines(entries))
+            export.row_count = lines - 1  # the header
+        else:
+            export.row_count, export.sha256, export.size = _write(path, _jsonl_lines(entries))
+        export.path, export.status, export.finished_at = str(path), AuditExport.Status.READY, timezone.now()
+        export.save()
+        publish(
+            AuditLogCreated(
+                export_id=export.id,
+                requested_by=export.requested_by,
+                filters=export.filters,
+                row_count=export.row_count,
+                sha256=export.sha256,
+            ),
+            actor=_requester(export.requested_by),
+        )
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+
+
+@transaction.atomic
+def export_create(*, requested_by: uuid.UUID, format: str, filters: dict[str, Any]) -> AuditExport:
+    """Write the entries matching `filters` (those of entries_search, JSON values), oldest first,
+    record the export and publish AuditLogCreated, in one transaction."""
+    export = AuditExport(requested_by=requested_by, format=format, filters=filters)
+    _write_file(export)
     return export
+
+
+def export_start(*, requested_by: uuid.UUID, format: str, filters: dict[str, Any]) -> AuditExport:
+    """An export asked for through the API. Up to AUDIT_EXPORT_INLINE_ROWS entries it is written
+    at once (ready); a larger one would hold the request, its worker and a transaction for as long
+    as the file takes: it is recorded as pending and written by a task (`audit.write_export`, on
+    the identity queue where audit's other long task, retention, runs, never in the audit
+    consumer's pool). The count stops at the limit: deciding never reads a whole large result."""
+    limit = settings.AUDIT["EXPORT_INLINE_ROWS"]
+    if _entries(filters)[: limit + 1].count() <= limit:
+        return export_create(requested_by=requested_by, format=format, filters=filters)
+    from audit import tasks  # the tasks module imports the services
+
+    with transaction.atomic():
+        export = AuditExport.objects.create(
+            requested_by=requested_by,
+            format=format,
+            filters=filters,
+            status=AuditExport.Status.PENDING,
+            upto_id=AuditEntry.objects.order_by("-id").values_list("id", flat=True).first(),
+        )
+        enqueue(tasks.write_export, str(export.id), queue=routing.IDENTITY)
+    return export
+
+
+def export_write(*, export_id) -> AuditExport | None:
+    """The task's work: write a pending export. A delivery that finds it written (or being
+    written by another worker: its row is locked) does nothing; a worker killed mid-way rolls
+    back, and the message, acknowledged late, is delivered again. A failure is recorded on the
+    export, by its class only (an error's text could quote entry data), and logged."""
+    try:
+        with transaction.atomic():
+            export = (
+                AuditExport.objects.select_for_update(skip_locked=True)
+                .filter(pk=export_id, status=AuditExport.Status.PENDING)
+                .first()
+            )
+            if export is not None:
+                _write_file(export)
+            return export
+    except Exception as exc:
+        log.exception("audit.export_failed", export_id=str(export_id))
+        AuditExport.objects.filter(pk=export_id, status=AuditExport.Status.PENDING).update(
+            status=AuditExport.Status.FAILED, finished_at=timezone.now(), error=type(exc).__name__
+        )
+        return None

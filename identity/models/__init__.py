@@ -11,6 +11,7 @@ from identity.models.authorization import (
     SodRule,
 )
 from identity.models.mail import OutgoingMail, OutgoingMailAttempt
+from identity.models.retention import RetentionRun
 from identity.models.security import Device, IPRule, MFAChallenge
 from identity.models.sessions import AuthSession, LoginAttempt, RefreshToken
 from identity.models.users import User, UserManager
@@ -28,6 +29,7 @@ __all__ = [
     "Permission",
     "PermissionGrant",
     "RefreshToken",
+    "RetentionRun",
     "Role",
     "RoleAssignment",
     "RolePermission",

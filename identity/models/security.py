@@ -36,7 +36,10 @@ class MFAChallenge(models.Model):
     expires_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["user", "status", "created_at"], name="mfa_challenge_user_idx")]
+        indexes = [
+            models.Index(fields=["user", "status", "created_at"], name="mfa_challenge_user_idx"),
+            models.Index(fields=["created_at"], name="mfa_challenge_created_idx"),  # retention
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.status}"
@@ -92,7 +95,15 @@ class IPRule(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["list", "scope"], name="ip_rule_list_idx")]
+        # On PostgreSQL a GiST index on `cidr::inet` (migration 0007, raw SQL: the model's field is
+        # text, for SQLite) serves address_refused's containment query.
+        indexes = [
+            models.Index(fields=["list", "scope"], name="ip_rule_list_idx"),
+            models.Index(fields=["cidr"], name="ip_rule_cidr_idx"),
+            models.Index(
+                fields=["expires_at"], condition=models.Q(expires_at__isnull=False), name="ip_rule_expiry_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.list} {self.cidr}"

@@ -44,9 +44,11 @@ class AuthSession(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["user", "status"], name="session_user_status_idx"),
-            models.Index(
-                fields=["expires_at"], condition=Q(status="active"), name="session_active_expiry_idx"
-            ),
+            # The expiry sweep's two ways a session ends (its absolute end, or idle too long), over
+            # open sessions only, so its OR is two small index scans; and retention's ended ones.
+            models.Index(fields=["expires_at"], condition=~Q(status="ended"), name="session_open_expiry_idx"),
+            models.Index(fields=["last_seen_at"], condition=~Q(status="ended"), name="session_open_idle_idx"),
+            models.Index(fields=["ended_at"], condition=Q(status="ended"), name="session_ended_idx"),
         ]
 
     def __str__(self) -> str:
@@ -67,7 +69,10 @@ class RefreshToken(models.Model):
     revoke_reason = models.CharField(max_length=32, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["family_id"], name="refresh_family_idx")]
+        indexes = [
+            models.Index(fields=["family_id"], name="refresh_family_idx"),
+            models.Index(fields=["expires_at"], name="refresh_expiry_idx"),  # retention
+        ]
 
     def __str__(self) -> str:
         return self.jti
@@ -88,6 +93,9 @@ class LoginAttempt(models.Model):
             models.Index(fields=["user", "at"], name="attempt_user_at_idx"),
             models.Index(fields=["ip_address", "at"], name="attempt_ip_at_idx"),
             models.Index(fields=["email", "at"], name="attempt_email_at_idx"),
+            models.Index(fields=["at"], name="attempt_at_idx"),  # retention
+            # Risk reads a user's latest successes only, however many failures lie between them.
+            models.Index(fields=["user", "at"], condition=Q(succeeded=True), name="attempt_user_success_idx"),
         ]
 
     def __str__(self) -> str:

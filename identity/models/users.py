@@ -49,6 +49,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
 
+    class Meta:
+        # The sweep of lapsed locks reads the few locked users, not every user.
+        indexes = [
+            models.Index(
+                fields=["locked_until"],
+                condition=models.Q(locked_at__isnull=False),
+                name="user_lapsing_lock_idx",
+            )
+        ]
+
     # Fields whose edits publish UserUpdated (password, last_login have events of their own).
     TRACKED_FIELDS = ("email", "full_name", "is_staff", "is_superuser")
 

@@ -6,8 +6,9 @@ import ipaddress
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, models, transaction
+from django.db.models import ExpressionWrapper, Lookup, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from identity.errors import IdentityError, NotFound
@@ -67,8 +68,46 @@ def _remove(rule: IPRule) -> None:
     publish(IPRuleRemoved(rule_id=rule_id, cidr=rule.cidr, list=rule.list))
 
 
-def _matches(rules, ip) -> bool:
-    return any(ip in rule.network() for rule in rules)
+class _Network(models.GenericIPAddressField):
+    """The type a rule's CIDR text is cast to (`inet` on PostgreSQL), to ask which contain an address."""
+
+
+@_Network.register_lookup
+class _ContainsAddress(Lookup):
+    """`network >>= address`: the GiST index on `cidr::inet` (migration 0007) answers it."""
+
+    lookup_name = "contains_address"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} >>= {rhs}::inet", [*lhs_params, *rhs_params]
+
+
+def _relevant_rules(ip, user: User | None, now: datetime) -> list[IPRule]:
+    """The current rules that decide for this address and user: those whose range contains the
+    address, and the user's own allow rules (an allow list of one's own refuses every address
+    outside it, so its rules matter even when none matches). On PostgreSQL one query, the
+    containment read from the GiST index; on SQLite the rules in scope, matched here."""
+    scope = (Q(scope=IPRule.Scope.GLOBAL) | Q(user=user)) if user else Q(scope=IPRule.Scope.GLOBAL)
+    current = IPRule.objects.filter(_current(now)).filter(scope)
+    own_allow = Q(user=user, scope=IPRule.Scope.USER, list=IPRule.List.ALLOW) if user else Q(pk__in=[])
+    if connection.vendor == "postgresql":
+        network = Cast("cidr", _Network())
+        contains = Q(network__contains_address=str(ip))
+        return list(
+            current.alias(network=network)
+            .filter(contains | own_allow)
+            .annotate(matches=ExpressionWrapper(contains, output_field=models.BooleanField()))
+        )
+    rules = list(current)
+    for rule in rules:
+        rule.matches = ip in rule.network()
+    return [rule for rule in rules if rule.matches or _own_allow(rule)]
+
+
+def _own_allow(rule: IPRule) -> bool:
+    return rule.scope == IPRule.Scope.USER and rule.list == IPRule.List.ALLOW
 
 
 def address_refused(*, ip_address: str, user: User | None, now=None) -> bool:
@@ -76,21 +115,19 @@ def address_refused(*, ip_address: str, user: User | None, now=None) -> bool:
     own signs in only from its ranges (a global allow elsewhere does not widen it, a global block
     inside does not narrow it); else their own block refuses even where a global allow matches;
     else a global allow wins over a global block."""
-    now = now or timezone.now()
-    ip = ipaddress.ip_address(ip_address)
-    scope = (Q(scope=IPRule.Scope.GLOBAL) | Q(user=user)) if user else Q(scope=IPRule.Scope.GLOBAL)
-    rules = list(IPRule.objects.filter(_current(now)).filter(scope))
+    rules = _relevant_rules(ipaddress.ip_address(ip_address), user, now or timezone.now())
 
     def listed(where, kind) -> list[IPRule]:
         return [r for r in rules if r.scope == where and r.list == kind]
 
     own_allow = listed(IPRule.Scope.USER, IPRule.List.ALLOW)
     if own_allow:
-        return not _matches(own_allow, ip)
-    if _matches(listed(IPRule.Scope.USER, IPRule.List.BLOCK), ip):
+        return not any(r.matches for r in own_allow)
+    if any(r.matches for r in listed(IPRule.Scope.USER, IPRule.List.BLOCK)):
         return True
-    return not _matches(listed(IPRule.Scope.GLOBAL, IPRule.List.ALLOW), ip) and _matches(
-        listed(IPRule.Scope.GLOBAL, IPRule.List.BLOCK), ip
+    # Only the global rules that contain the address are here.
+    return not listed(IPRule.Scope.GLOBAL, IPRule.List.ALLOW) and bool(
+        listed(IPRule.Scope.GLOBAL, IPRule.List.BLOCK)
     )
 
 

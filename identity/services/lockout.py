@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from identity.events import UserLocked, UserUnlocked
@@ -156,12 +157,17 @@ def _clear(user: User, *, reason: str) -> None:
     publish(UserUnlocked(user_id=user.id, reason=reason))
 
 
+def locks_lapsed(now: datetime) -> QuerySet[User]:
+    """Temporary locks that ran out, read from the partial index of locked users
+    (user_lapsing_lock_idx), never a scan of every user."""
+    return User.objects.filter(locked_at__isnull=False, locked_until__lte=now)
+
+
 def users_unlock_lapsed(*, now: datetime | None = None) -> int:
     """The periodic sweep for locks that ran out without anyone trying to sign in. Each unlock
     commits with its UserUnlocked; a user locked again meanwhile is not due any more, and keeps
     the new lock."""
-    lapsed = User.objects.filter(locked_at__isnull=False, locked_until__lte=now or timezone.now())
-    return each_due(lapsed, lambda user: _clear(user, reason="expired"))
+    return each_due(locks_lapsed(now or timezone.now()), lambda user: _clear(user, reason="expired"))
 
 
 # --- e-mails without an account --------------------------------------------------------------

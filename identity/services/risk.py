@@ -3,7 +3,7 @@
 | factor                    | weight | when                                                        |
 |---------------------------|--------|-------------------------------------------------------------|
 | new_device                |   20   | a device never seen for this user (users with history only) |
-| new_network               |   20   | no success from this /24 (IPv6: /48) before (history only)  |
+| new_network               |   20   | none of the latest 200 successes from this /24 (IPv6: /48)  |
 | long_inactivity           |   15   | the last sign-in was more than 90 days ago                   |
 | account_failure_velocity  |   25   | 3+ password failures for the account in the lockout window |
 | address_failure_velocity  |   25   | 5+ failures from the address, any account, in the window   |
@@ -41,6 +41,9 @@ WEIGHTS = {
 INACTIVITY = timedelta(days=90)
 ACCOUNT_FAILURES = 3
 ADDRESS_FAILURES = 5
+# How many of a user's latest successful sign-ins tell their usual networks and whether they have
+# a history at all.
+HISTORY = 200
 
 
 @dataclass(frozen=True)
@@ -75,11 +78,13 @@ def factors_of(*, user: User, ip_address: str, device_is_new: bool, now=None) ->
     """The factors present at this sign-in (the password was right)."""
     now = now or timezone.now()
     window = now - timedelta(seconds=settings.IDENTITY["LOCKOUT_WINDOW"])
-    # The addresses of earlier sign-ins (none: the first sign-in has no history to differ from).
-    seen = list(
+    # The addresses of the latest earlier sign-ins (none: the first sign-in has no history to
+    # differ from). The newest HISTORY successes walk the partial index of successes backwards, a
+    # bounded read however long the user's history; a network last used further back is new again.
+    seen = set(
         LoginAttempt.objects.filter(user=user, succeeded=True)
-        .values_list("ip_address", flat=True)
-        .distinct()[:500]
+        .order_by("-at")
+        .values_list("ip_address", flat=True)[:HISTORY]
     )
     found = []
     if seen and device_is_new:

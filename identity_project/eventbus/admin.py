@@ -1,4 +1,5 @@
-"""The Django admin for dead letters (replay, discard) and the outbox (read-only)."""
+"""The Django admin for dead letters (replay, discard) and the outbox (read-only), and the base of
+every app's list of retention runs."""
 
 from django.contrib import admin, messages
 
@@ -45,6 +46,23 @@ class OutboxEventAdmin(admin.ModelAdmin):
     list_filter = ("type",)
     search_fields = ("event_id", "correlation_id", "aggregate_id")
     readonly_fields = [f.name for f in OutboxEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SweepRunAdmin(admin.ModelAdmin):
+    """The runs of an app's retention sweep, the last first, read-only (as audit's retention runs
+    are): each app registers its concrete SweepRun table with this."""
+
+    list_display = ("started_at", "finished_at", "status", "outcome", "error")
+    list_filter = ("status",)
 
     def has_add_permission(self, request):
         return False

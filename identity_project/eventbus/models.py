@@ -131,3 +131,27 @@ class DeadLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consumer}: {self.event_type} {self.event_id}"
+
+
+class SweepRun(models.Model):
+    """One run of an app's retention sweep: what each table lost, in how many batches, and how
+    it ended. Abstract: each app that sweeps keeps its runs in a table of its own (this layer
+    adds no table), and lists them in its admin with `admin.SweepRunAdmin`."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    outcome = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"retention {self.started_at:%Y-%m-%d %H:%M} {self.status}"

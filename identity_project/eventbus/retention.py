@@ -1,4 +1,9 @@
-"""Trimming the event bus's own history in small batches (never one long table lock).
+"""Trimming history in small batches (never one long table lock), and the record of a sweep.
+
+`delete_in_batches` is the one way the platform removes old rows: every app's retention sweep
+(identity's, notification's, this layer's own) goes through it, so none of them holds a table or
+a long transaction. `sweep_run` runs an app's steps and records the run on that app's concrete
+`SweepRun` table, which its admin lists (the last run first), as audit's retention runs are.
 
 Idempotency keys are kept much longer than any redelivery or replay could come (a key removed
 too early lets a late duplicate apply twice). The outbox needs no trimming (the relay deletes what
@@ -7,38 +12,68 @@ it sent) and dead letters are never trimmed here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import NamedTuple
 
+import structlog
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from identity_project.eventbus.models import DeliveryFailure, ProcessedEvent
+from identity_project.eventbus.models import DeliveryFailure, ProcessedEvent, SweepRun
 
 BATCH = 5000
 
+log = structlog.get_logger(__name__)
 
-def _delete_in_batches(queryset: models.QuerySet) -> int:
-    deleted = 0
+
+class Purged(NamedTuple):
+    removed: int
+    batches: int
+
+
+def delete_in_batches(queryset: models.QuerySet, *, batch: int = BATCH) -> Purged:
+    """Delete what `queryset` selects, `batch` rows per statement (each commits on its own: a
+    sweep that stops half-way has removed whole batches and starts over next time). The queryset
+    is evaluated again for each batch, so a row that stopped matching meanwhile is left alone.
+    Cascades (Django's collector) follow each batch's rows only."""
+    removed = batches = 0
     while True:
-        ids = list(queryset.values_list("pk", flat=True)[:BATCH])
+        ids = list(queryset.values_list("pk", flat=True)[:batch])
         if not ids:
-            return deleted
-        deleted += queryset.model.objects.filter(pk__in=ids).delete()[0]
+            return Purged(removed, batches)
+        removed += queryset.model.objects.filter(pk__in=ids).delete()[1].get(queryset.model._meta.label, 0)
+        batches += 1
+
+
+def sweep_run(record: type[SweepRun], steps: dict[str, Callable[[], Purged]], *, now) -> SweepRun:
+    """Run each step (a table's purge) and record what it removed, in how many batches, on a new
+    row of `record`; a failing step ends the run as failed, the error kept for the admin, and the
+    next run starts over (what was removed stays removed)."""
+    run = record.objects.create(started_at=now)
+    try:
+        for name, step in steps.items():
+            purged = step()
+            run.outcome[name] = {"removed": purged.removed, "batches": purged.batches}
+            run.save(update_fields=["outcome"])
+    except Exception as exc:
+        log.exception("retention.failed", table=record._meta.label, run_id=run.pk)
+        run.status, run.error = SweepRun.Status.FAILED, repr(exc)
+    else:
+        run.status = SweepRun.Status.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+    log.info(
+        "retention.done", table=record._meta.label, run_id=run.pk, status=run.status, outcome=run.outcome
+    )
+    return run
 
 
 def purge_history(now=None) -> dict[str, int]:
     now = now or timezone.now()
-    days = settings.EVENTBUS
+    cutoff = now - timedelta(days=settings.EVENTBUS["PROCESSED_RETENTION_DAYS"])
     return {
-        "processed": _delete_in_batches(
-            ProcessedEvent.objects.filter(
-                processed_at__lt=now - timedelta(days=days["PROCESSED_RETENTION_DAYS"])
-            )
-        ),
-        "failures": _delete_in_batches(
-            DeliveryFailure.objects.filter(
-                created_at__lt=now - timedelta(days=days["PROCESSED_RETENTION_DAYS"])
-            )
-        ),
+        "processed": delete_in_batches(ProcessedEvent.objects.filter(processed_at__lt=cutoff)).removed,
+        "failures": delete_in_batches(DeliveryFailure.objects.filter(created_at__lt=cutoff)).removed,
     }
