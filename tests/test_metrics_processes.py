@@ -1,0 +1,153 @@
+"""GET /metrics on the platform started as production starts it: gunicorn with two workers, a
+Celery worker with prefork children and a relay, each its own process, with PROMETHEUS_MULTIPROC_DIR
+left out of their environment (their settings name the folder, as the default VAR_DIR/prometheus
+does). The counters of every process are scraped over real HTTP and read with prometheus_client's
+own parser."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import transaction
+from prometheus_client.parser import text_string_to_metric_families
+
+from identity.services.accounts import user_register
+from identity_project.eventbus.models import OutboxEvent
+from identity_project.eventbus.publisher import publish
+from tests.conftest import purge_queues
+from tests.identity.support import PASSWORD
+from tests.probe.events import ProbeRequested
+from tests.probe.models import ProbeEffect
+from tests.support.processes import PYTHON, ROOT, service_env, start_web, start_worker, wait_for
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def platform_env() -> dict[str, str]:
+    """The processes' environment without PROMETHEUS_MULTIPROC_DIR: only the settings name it."""
+    env = service_env()
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return env
+
+
+def count_in_an_ended_process(identifier: str) -> None:
+    """A process that counted 1000 probe events into the run's folder under `identifier` (a Python
+    expression, evaluated in it) and ended."""
+    code = (
+        "import os; from prometheus_client import values;"
+        f" values.ValueClass = values.MultiProcessValue(lambda: {identifier});"
+        " from identity_project import metrics; metrics.EVENTS_PROCESSED.labels('probe').inc(1000)"
+    )
+    env = {**platform_env(), "PROMETHEUS_MULTIPROC_DIR": str(settings.PROMETHEUS_MULTIPROC_DIR)}
+    subprocess.run([PYTHON, "-c", code], cwd=ROOT, env=env, check=True)
+
+
+def scrape(url: str) -> Samples:
+    response = httpx.get(f"{url}/metrics", timeout=10)
+    assert response.status_code == 200, response.text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def scrape_until(url: str, name: str, at_least: float, **labels: str) -> Samples:
+    """The first scrape whose `name` sample reached `at_least` (a counter moves a moment after the
+    row its handler committed shows)."""
+    samples: Samples = {}
+
+    def reached() -> bool:
+        samples.update(scrape(url))
+        return value(samples, name, **labels) >= at_least
+
+    wait_for(reached, what=f"{name} {labels} to reach {at_least} in the web's scrape")
+    return samples
+
+
+def published(samples: Samples) -> float:
+    return sum(count for (name, _), count in samples.items() if name == "eventbus_events_published_total")
+
+
+def sign_in(url: str, email: str, password: str) -> int:
+    response = httpx.post(f"{url}/api/v1/auth/login", json={"email": email, "password": password}, timeout=10)
+    return response.status_code
+
+
+@pytest.fixture
+def platform(transactional_db, log_dir: Path):
+    """Web (gunicorn, two workers), worker (prefork, two children) and relay on the default folder."""
+    purge_queues()
+    env = platform_env()
+    web, url = start_web(log_dir, env=env)
+    try:
+        worker = start_worker(log_dir, env=env)
+    except BaseException:
+        web.stop()
+        raise
+    yield url
+    worker.stop()
+    web.stop()
+
+
+def test_the_workers_children_and_the_webs_workers_count_what_they_handled(platform, probe_id):
+    # given a user
+    user = user_register(email="scraped@example.com", password=PASSWORD)
+
+    # when they sign in through the web four times (once with a wrong password) and six probe
+    # events are committed, which the worker's children handle (probe and audit)
+    statuses = [
+        sign_in(platform, user.email, password) for password in (PASSWORD, "wrong", PASSWORD, PASSWORD)
+    ]
+    for number in range(6):
+        with transaction.atomic():
+            publish(ProbeRequested(probe_id=f"{probe_id}-{number}", action="ok"))
+    wait_for(lambda: ProbeEffect.objects.filter(probe_id__startswith=probe_id).count() == 6, timeout=60)
+
+    # then the web's scrape counts them all, whichever process did the work: the probe events
+    # and, in audit, every event the relay sent (the registration's and sign-ins' too)
+    probe, audit = {"consumer": "probe"}, {"consumer": "audit"}
+    processed = "eventbus_consumer_events_processed_total"
+    scrape_until(platform, processed, 6, **probe)
+    wait_for(lambda: not OutboxEvent.objects.exists(), what="the relay to send every event")
+    samples = scrape_until(platform, processed, published(scrape(platform)), **audit)
+    assert statuses == [200, 401, 200, 200]
+    assert value(samples, processed, **probe) == 6
+    assert value(samples, "eventbus_handler_duration_seconds_count", **probe) == 6
+    assert value(samples, "eventbus_commit_to_handled_seconds_count", **probe) == 6
+    assert value(samples, "eventbus_commit_to_handled_seconds_bucket", le="+Inf", **probe) == 6
+    assert value(samples, "eventbus_events_published_total", type="tests.probe.requested") == 6
+    assert value(samples, processed, **audit) == published(samples) > 6
+    assert value(samples, "eventbus_commit_to_handled_seconds_count", **audit) == published(samples)
+    assert value(samples, "identity_logins_total", outcome="succeeded") == 3
+    assert value(samples, "identity_logins_total", outcome="bad_password") == 1
+    # and every scrape, whichever web worker answers it, says the same
+    assert {value(scrape(platform), "identity_logins_total", outcome="succeeded") for _ in range(6)} == {3}
+
+
+def test_a_start_clears_the_counters_of_an_earlier_run_and_keeps_a_running_commands(
+    transactional_db, log_dir
+):
+    # given a process of an earlier run that counted 1000 events and ended, and a child of a
+    # command still running (this test's process) that counted 1000 and ended
+    count_in_an_ended_process("os.getpid()")
+    count_in_an_ended_process("f'worker-{os.getppid()}-{os.getpid()}'")
+    processed = {"consumer": "probe"}
+
+    # when the web starts
+    web, url = start_web(log_dir, env=platform_env())
+    try:
+        samples = scrape(url)
+    finally:
+        web.stop()
+
+    # then its scrape counts the running command's child only
+    assert value(samples, "eventbus_consumer_events_processed_total", **processed) == 1000
