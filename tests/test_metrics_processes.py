@@ -6,6 +6,8 @@ own parser."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -66,6 +68,7 @@ def scrape_until(url: str, name: str, at_least: float, **labels: str) -> Samples
     samples: Samples = {}
 
     def reached() -> bool:
+        samples.clear()
         samples.update(scrape(url))
         return value(samples, name, **labels) >= at_least
 
@@ -93,32 +96,37 @@ def platform(transactional_db, log_dir: Path):
     except BaseException:
         web.stop()
         raise
-    yield url
+    yield url, worker
     worker.stop()
     web.stop()
 
 
+def publish_probes(probe_id: str, numbers: range) -> None:
+    for number in numbers:
+        with transaction.atomic():
+            publish(ProbeRequested(probe_id=f"{probe_id}-{number}", action="ok"))
+    wait_for(
+        lambda: ProbeEffect.objects.filter(probe_id__startswith=probe_id).count() == numbers.stop, timeout=60
+    )
+
+
 def test_the_workers_children_and_the_webs_workers_count_what_they_handled(platform, probe_id):
+    url, _ = platform
     # given a user
     user = user_register(email="scraped@example.com", password=PASSWORD)
 
     # when they sign in through the web four times (once with a wrong password) and six probe
     # events are committed, which the worker's children handle (probe and audit)
-    statuses = [
-        sign_in(platform, user.email, password) for password in (PASSWORD, "wrong", PASSWORD, PASSWORD)
-    ]
-    for number in range(6):
-        with transaction.atomic():
-            publish(ProbeRequested(probe_id=f"{probe_id}-{number}", action="ok"))
-    wait_for(lambda: ProbeEffect.objects.filter(probe_id__startswith=probe_id).count() == 6, timeout=60)
+    statuses = [sign_in(url, user.email, password) for password in (PASSWORD, "wrong", PASSWORD, PASSWORD)]
+    publish_probes(probe_id, range(6))
 
     # then the web's scrape counts them all, whichever process did the work: the probe events
     # and, in audit, every event the relay sent (the registration's and sign-ins' too)
     probe, audit = {"consumer": "probe"}, {"consumer": "audit"}
     processed = "eventbus_consumer_events_processed_total"
-    scrape_until(platform, processed, 6, **probe)
+    scrape_until(url, processed, 6, **probe)
     wait_for(lambda: not OutboxEvent.objects.exists(), what="the relay to send every event")
-    samples = scrape_until(platform, processed, published(scrape(platform)), **audit)
+    samples = scrape_until(url, processed, published(scrape(url)), **audit)
     assert statuses == [200, 401, 200, 200]
     assert value(samples, processed, **probe) == 6
     assert value(samples, "eventbus_handler_duration_seconds_count", **probe) == 6
@@ -130,7 +138,25 @@ def test_the_workers_children_and_the_webs_workers_count_what_they_handled(platf
     assert value(samples, "identity_logins_total", outcome="succeeded") == 3
     assert value(samples, "identity_logins_total", outcome="bad_password") == 1
     # and every scrape, whichever web worker answers it, says the same
-    assert {value(scrape(platform), "identity_logins_total", outcome="succeeded") for _ in range(6)} == {3}
+    assert {value(scrape(url), "identity_logins_total", outcome="succeeded") for _ in range(6)} == {3}
+
+
+def test_what_a_killed_pool_child_counted_stays_in_the_sum(platform, probe_id):
+    url, worker = platform
+    # given four probe events handled by the worker's children
+    publish_probes(probe_id, range(4))
+    scrape_until(url, "eventbus_consumer_events_processed_total", 4, consumer="probe")
+
+    # when one child is killed, the worker forks another, and four more events are handled
+    children = worker.children()
+    os.kill(children[0], signal.SIGKILL)
+    wait_for(lambda: len(set(worker.children()) - set(children)) == 1, what="the worker to replace its child")
+    publish_probes(probe_id, range(4, 8))
+
+    # then the scrape counts the eight, the dead child's four included
+    samples = scrape_until(url, "eventbus_consumer_events_processed_total", 8, consumer="probe")
+    assert value(samples, "eventbus_consumer_events_processed_total", consumer="probe") == 8
+    assert value(samples, "eventbus_handler_duration_seconds_count", consumer="probe") == 8
 
 
 def test_a_start_clears_the_counters_of_an_earlier_run_and_keeps_a_running_commands(
