@@ -36,13 +36,13 @@ def platform_env() -> dict[str, str]:
     return env
 
 
-def count_in_an_ended_process(identifier: str) -> None:
-    """A process that counted 1000 probe events into the run's folder under `identifier` (a Python
-    expression, evaluated in it) and ended."""
+def count_in_an_ended_process(identifier: str, consumer: str) -> None:
+    """A process that counted 1000 events of `consumer` into the run's folder under `identifier` (a
+    Python expression, evaluated in it) and ended."""
     code = (
         "import os; from prometheus_client import values;"
         f" values.ValueClass = values.MultiProcessValue(lambda: {identifier});"
-        " from identity_project import metrics; metrics.EVENTS_PROCESSED.labels('probe').inc(1000)"
+        f" from identity_project import metrics; metrics.EVENTS_PROCESSED.labels('{consumer}').inc(1000)"
     )
     env = {**platform_env(), "PROMETHEUS_MULTIPROC_DIR": str(settings.PROMETHEUS_MULTIPROC_DIR)}
     subprocess.run([PYTHON, "-c", code], cwd=ROOT, env=env, check=True)
@@ -62,22 +62,31 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def scrape_until(url: str, name: str, at_least: float, **labels: str) -> Samples:
-    """The first scrape whose `name` sample reached `at_least` (a counter moves a moment after the
-    row its handler committed shows)."""
+def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    """How far a sample moved: the folder is the host's, shared with the run's other processes."""
+    return value(after, name, **labels) - value(before, name, **labels)
+
+
+def scrape_until(url: str, before: Samples, name: str, at_least: float, **labels: str) -> Samples:
+    """The first scrape where `name` moved by `at_least` since `before` (a counter moves a moment
+    after the row its handler committed shows)."""
     samples: Samples = {}
 
     def reached() -> bool:
         samples.clear()
         samples.update(scrape(url))
-        return value(samples, name, **labels) >= at_least
+        return moved(before, samples, name, **labels) >= at_least
 
-    wait_for(reached, what=f"{name} {labels} to reach {at_least} in the web's scrape")
+    wait_for(reached, what=f"{name} {labels} to move by {at_least} in the web's scrape")
     return samples
 
 
-def published(samples: Samples) -> float:
-    return sum(count for (name, _), count in samples.items() if name == "eventbus_events_published_total")
+def published(before: Samples, after: Samples) -> float:
+    return sum(
+        count - before.get(key, 0.0)
+        for key, count in after.items()
+        if key[0] == "eventbus_events_published_total"
+    )
 
 
 def sign_in(url: str, email: str, password: str) -> int:
@@ -114,6 +123,7 @@ def test_the_workers_children_and_the_webs_workers_count_what_they_handled(platf
     url, _ = platform
     # given a user
     user = user_register(email="scraped@example.com", password=PASSWORD)
+    before = scrape(url)
 
     # when they sign in through the web four times (once with a wrong password) and six probe
     # events are committed, which the worker's children handle (probe and audit)
@@ -124,28 +134,32 @@ def test_the_workers_children_and_the_webs_workers_count_what_they_handled(platf
     # and, in audit, every event the relay sent (the registration's and sign-ins' too)
     probe, audit = {"consumer": "probe"}, {"consumer": "audit"}
     processed = "eventbus_consumer_events_processed_total"
-    scrape_until(url, processed, 6, **probe)
+    scrape_until(url, before, processed, 6, **probe)
     wait_for(lambda: not OutboxEvent.objects.exists(), what="the relay to send every event")
-    samples = scrape_until(url, processed, published(scrape(url)), **audit)
+    samples = scrape_until(url, before, processed, published(before, scrape(url)), **audit)
+    sent = published(before, samples)
     assert statuses == [200, 401, 200, 200]
-    assert value(samples, processed, **probe) == 6
-    assert value(samples, "eventbus_handler_duration_seconds_count", **probe) == 6
-    assert value(samples, "eventbus_commit_to_handled_seconds_count", **probe) == 6
-    assert value(samples, "eventbus_commit_to_handled_seconds_bucket", le="+Inf", **probe) == 6
-    assert value(samples, "eventbus_events_published_total", type="tests.probe.requested") == 6
-    assert value(samples, processed, **audit) == published(samples) > 6
-    assert value(samples, "eventbus_commit_to_handled_seconds_count", **audit) == published(samples)
-    assert value(samples, "identity_logins_total", outcome="succeeded") == 3
-    assert value(samples, "identity_logins_total", outcome="bad_password") == 1
+    assert moved(before, samples, processed, **probe) == 6
+    assert moved(before, samples, "eventbus_handler_duration_seconds_count", **probe) == 6
+    assert moved(before, samples, "eventbus_commit_to_handled_seconds_count", **probe) == 6
+    assert moved(before, samples, "eventbus_commit_to_handled_seconds_bucket", le="+Inf", **probe) == 6
+    assert moved(before, samples, "eventbus_events_published_total", type="tests.probe.requested") == 6
+    assert moved(before, samples, processed, **audit) == sent > 6
+    assert moved(before, samples, "eventbus_commit_to_handled_seconds_count", **audit) == sent
+    assert moved(before, samples, "identity_logins_total", outcome="succeeded") == 3
+    assert moved(before, samples, "identity_logins_total", outcome="bad_password") == 1
     # and every scrape, whichever web worker answers it, says the same
-    assert {value(scrape(url), "identity_logins_total", outcome="succeeded") for _ in range(6)} == {3}
+    succeeded = {moved(before, scrape(url), "identity_logins_total", outcome="succeeded") for _ in range(6)}
+    assert succeeded == {3}
 
 
 def test_what_a_killed_pool_child_counted_stays_in_the_sum(platform, probe_id):
     url, worker = platform
+    processed = "eventbus_consumer_events_processed_total"
     # given four probe events handled by the worker's children
+    before = scrape(url)
     publish_probes(probe_id, range(4))
-    scrape_until(url, "eventbus_consumer_events_processed_total", 4, consumer="probe")
+    scrape_until(url, before, processed, 4, consumer="probe")
 
     # when one child is killed, the worker forks another, and four more events are handled
     children = worker.children()
@@ -154,9 +168,9 @@ def test_what_a_killed_pool_child_counted_stays_in_the_sum(platform, probe_id):
     publish_probes(probe_id, range(4, 8))
 
     # then the scrape counts the eight, the dead child's four included
-    samples = scrape_until(url, "eventbus_consumer_events_processed_total", 8, consumer="probe")
-    assert value(samples, "eventbus_consumer_events_processed_total", consumer="probe") == 8
-    assert value(samples, "eventbus_handler_duration_seconds_count", consumer="probe") == 8
+    samples = scrape_until(url, before, processed, 8, consumer="probe")
+    assert moved(before, samples, processed, consumer="probe") == 8
+    assert moved(before, samples, "eventbus_handler_duration_seconds_count", consumer="probe") == 8
 
 
 def test_a_start_clears_the_counters_of_an_earlier_run_and_keeps_a_running_commands(
@@ -164,9 +178,8 @@ def test_a_start_clears_the_counters_of_an_earlier_run_and_keeps_a_running_comma
 ):
     # given a process of an earlier run that counted 1000 events and ended, and a child of a
     # command still running (this test's process) that counted 1000 and ended
-    count_in_an_ended_process("os.getpid()")
-    count_in_an_ended_process("f'worker-{os.getppid()}-{os.getpid()}'")
-    processed = {"consumer": "probe"}
+    count_in_an_ended_process("os.getpid()", consumer="of-an-earlier-run")
+    count_in_an_ended_process("f'worker-{os.getppid()}-{os.getpid()}'", consumer="of-a-running-command")
 
     # when the web starts
     web, url = start_web(log_dir, env=platform_env())
@@ -176,4 +189,6 @@ def test_a_start_clears_the_counters_of_an_earlier_run_and_keeps_a_running_comma
         web.stop()
 
     # then its scrape counts the running command's child only
-    assert value(samples, "eventbus_consumer_events_processed_total", **processed) == 1000
+    processed = "eventbus_consumer_events_processed_total"
+    assert value(samples, processed, consumer="of-an-earlier-run") == 0
+    assert value(samples, processed, consumer="of-a-running-command") == 1000
