@@ -4,8 +4,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export VAR_DIR ?= $(CURDIR)/var
-# Each process's Prometheus counters (GET /metrics); emptied when `make run` starts.
-export PROMETHEUS_MULTIPROC_DIR ?= $(VAR_DIR)/prometheus
 
 .PHONY: install browser run demo test test-redis chaos lint security format migrate relay worker bench bench-quick bench-logins bench-alerts clean
 
@@ -29,7 +27,6 @@ migrate: install
 ## webhooks may go to receivers on loopback and private networks (WEBHOOK_ALLOW_PRIVATE_TARGETS)
 run: migrate
 	@mkdir -p $(VAR_DIR)
-	@mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)" && rm -f "$(PROMETHEUS_MULTIPROC_DIR)"/*.db
 	@$(BIN)/python manage.py create_demo_admin --password-file $(VAR_DIR)/demo-admin-password
 	@echo "admin:  http://$${WEB_BIND:-127.0.0.1:8000}/admin/"
 	@echo "API:    http://$${WEB_BIND:-127.0.0.1:8000}/api/v1/  docs: http://$${WEB_BIND:-127.0.0.1:8000}/api/docs/"

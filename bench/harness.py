@@ -149,7 +149,7 @@ def start_web(log_dir: Path, *, name: str = "web", env: dict[str, str] | None = 
     port = free_port()
     web = Process(
         [sys.executable, "-m", "gunicorn", "identity_project.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--log-level", "warning"],
+         "--config", "python:identity_project.gunicorn_config", "--workers", "2", "--log-level", "warning"],
         name,
         log_dir,
         env,

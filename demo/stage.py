@@ -68,8 +68,9 @@ class Stage:
     def start(self) -> None:
         # One web worker: the embedded cache (throttles, unknown-account counts) is per process.
         self._spawn(
-            "web", "-m", "gunicorn", "identity_project.wsgi:application", "--bind", self.web, "--workers", "1"
-        )
+            "web", "-m", "gunicorn", "identity_project.wsgi:application", "--bind", self.web,
+            "--workers", "1", "--config", "python:identity_project.gunicorn_config",
+        )  # fmt: skip
         self._spawn(
             "worker", "-m", "celery", "-A", "identity_project", "worker", "--concurrency", "2",
             "--without-gossip", "--without-mingle", "--loglevel", "INFO",

@@ -1,8 +1,13 @@
-"""The Celery application; its configuration is read from Django's settings (CELERY_*)."""
+"""The Celery application; its configuration is read from Django's settings (CELERY_*).
+
+A worker prepares prometheus_client's multiprocess mode when it starts (`celeryd_init`, in the
+main process, before Django's apps load and before the pool forks its children), so every pool
+child writes its counters where GET /metrics reads them (multiproc.py).
+"""
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 from identity_project.eventbus import wire
 
@@ -13,3 +18,19 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # The consumers' messages are written with orjson (eventbus/wire.py).
 wire.register_serializer()
+
+
+@signals.celeryd_init.connect
+def _worker_starting(**_: object) -> None:
+    from identity_project import multiproc
+
+    multiproc.prepare("worker")
+
+
+@signals.worker_process_shutdown.connect
+def _pool_child_exited(pid: int | None = None, **_: object) -> None:
+    """A pool child that exits leaves its counters to the sum, and no live gauge behind."""
+    from identity_project import multiproc
+
+    if pid is not None:
+        multiproc.process_exited(pid)

@@ -1,13 +1,20 @@
-"""Gunicorn's hooks (`gunicorn --config python:identity_project.gunicorn_config`)."""
+"""Gunicorn's hooks (`gunicorn --config python:identity_project.gunicorn_config`): the web's
+workers write their counters where GET /metrics reads them (multiproc.py)."""
 
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "identity_project.settings")
 
 
+def on_starting(server) -> None:
+    """In the master, before it forks a worker (none has imported prometheus_client yet)."""
+    from identity_project import multiproc
+
+    multiproc.prepare("web")
+
+
 def child_exit(server, worker) -> None:
     """A web worker that exits leaves its counters to the sum, and no live gauge behind."""
-    from django.conf import settings
-    from prometheus_client import multiprocess
+    from identity_project import multiproc
 
-    multiprocess.mark_process_dead(worker.pid, path=str(settings.PROMETHEUS_MULTIPROC_DIR))
+    multiproc.process_exited(worker.pid)

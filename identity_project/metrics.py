@@ -1,11 +1,15 @@
 """The Prometheus counters and histograms, updated where things happen (publish, consume, login).
 
 Every process (gunicorn workers, Celery's pool children, the relay) writes its values to its own
-file in PROMETHEUS_MULTIPROC_DIR, which settings.py puts in the environment before this module
-imports prometheus_client; GET /metrics (scrape.py) adds them up. State that lives in the
-database (backlog, dead letters, circuits) is not kept here: the scrape reads it.
+file in PROMETHEUS_MULTIPROC_DIR (multiproc.py sets that up when a command starts); GET /metrics
+(scrape.py) adds them up. State that lives in the database (backlog, dead letters, circuits) is
+not kept here: the scrape reads it once per scrape, so it is no gauge of any process.
 
-The event path only calls `.inc()` and `.observe()` on children resolved once per consumer.
+Only counters and histograms live here, which multiprocess mode sums (no `_created` samples
+there). A labelled child is made the first time it is used, never at import: Django imports this
+module before a command has prepared the multiprocess mode, and a child made earlier would count
+in its process's memory. The event path only calls `.inc()` and `.observe()` on children
+resolved once per consumer.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ import datetime as dt
 import time
 from collections import Counter as Tally
 from collections.abc import Iterable
+from functools import cached_property
 
-from celery import signals
-from prometheus_client import Counter, Histogram, multiprocess
+from prometheus_client import Counter, Histogram
 
 EVENTS_PUBLISHED = Counter(
     "eventbus_events_published",
@@ -60,15 +64,32 @@ LOGINS = Counter(
 
 
 class ConsumerMetrics:
-    """One consumer's children of the metrics above, resolved once: no label lookup per event."""
+    """One consumer's children of the metrics above, resolved at first use (in the process that
+    handles events, after its command prepared the multiprocess mode), then kept: no label lookup
+    per event."""
 
     def __init__(self, consumer: str) -> None:
         self.consumer = consumer
-        self.processed = EVENTS_PROCESSED.labels(consumer)
-        self.retried = EVENTS_RETRIED.labels(consumer)
-        self.failed = EVENTS_FAILED.labels(consumer)
-        self.duration = HANDLER_DURATION.labels(consumer)
-        self.latency = COMMIT_TO_HANDLED.labels(consumer)
+
+    @cached_property
+    def processed(self) -> Counter:
+        return EVENTS_PROCESSED.labels(self.consumer)
+
+    @cached_property
+    def retried(self) -> Counter:
+        return EVENTS_RETRIED.labels(self.consumer)
+
+    @cached_property
+    def failed(self) -> Counter:
+        return EVENTS_FAILED.labels(self.consumer)
+
+    @cached_property
+    def duration(self) -> Histogram:
+        return HANDLER_DURATION.labels(self.consumer)
+
+    @cached_property
+    def latency(self) -> Histogram:
+        return COMMIT_TO_HANDLED.labels(self.consumer)
 
     def handled(self, occurred_at: Iterable[str], *, started: float) -> None:
         """A handler call committed (at monotonic time `started`) for events published at these
@@ -94,10 +115,3 @@ def events_published(types: Iterable[str]) -> None:
 
 def login_attempted(outcome: str) -> None:
     LOGINS.labels(outcome).inc()
-
-
-@signals.worker_process_shutdown.connect
-def _pool_child_exited(pid: int | None = None, **_: object) -> None:
-    """A Celery pool child that exits leaves its counters to the sum, and no live gauge behind."""
-    if pid is not None:
-        multiprocess.mark_process_dead(pid)

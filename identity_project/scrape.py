@@ -1,8 +1,9 @@
 """GET /metrics: every process's counters (metrics.py) added up, and the state kept in the database.
 
 The backlog, its oldest row, the dead letters waiting and the circuits are read at scrape time
-(a few indexed queries), so they are true however many processes run, and nothing keeps them in
-memory. Scraping is allowed from METRICS_ALLOWED_NETWORKS or with the bearer METRICS_TOKEN.
+(a few indexed queries) by the one web process answering the scrape, so they are true however many
+processes run, appear once, and no process keeps them as a gauge. Scraping is allowed from
+METRICS_ALLOWED_NETWORKS or with the bearer METRICS_TOKEN.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import structlog
 from django.conf import settings
@@ -117,6 +119,9 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
             request, 403, "permission_denied", "Metrics are served to allowed networks or with the token."
         )
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=str(settings.PROMETHEUS_MULTIPROC_DIR))
+    folder = Path(settings.PROMETHEUS_MULTIPROC_DIR)
+    # No folder yet: no command started a process that counts (a bare `runserver`).
+    if folder.is_dir():
+        multiprocess.MultiProcessCollector(registry, path=str(folder))
     registry.register(DatabaseStateCollector())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -7,7 +7,6 @@ SECRET_KEY and DEBUG=false.
 """
 
 import ipaddress
-import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -508,12 +507,11 @@ CELERY_BEAT_SCHEDULE["integration-siem-daily-summary"] = {
 }
 
 # --- metrics (GET /metrics, identity_project/scrape.py) -----------------------------------------
-# Every process writes its counters to its own file here and the scrape adds them up. The folder
-# must be emptied when the platform starts (`make run` does), never while it runs. prometheus_client
-# reads it from the environment when first imported: nothing imports it before these settings.
+# Every process of this host writes its counters to its own file here and the scrape adds them
+# up. The commands that start the processes (gunicorn's config, the Celery worker, the relay) make
+# the folder, clear what an earlier run left and set prometheus_client up (multiproc.py); importing
+# the settings does neither.
 PROMETHEUS_MULTIPROC_DIR = Path(env.str("PROMETHEUS_MULTIPROC_DIR", default="") or VAR_DIR / "prometheus")
-PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
 # Who may scrape: these networks (REMOTE_ADDR, never a forwarded header), or a request with
 # "Authorization: Bearer <METRICS_TOKEN>" when a token is set. A reverse proxy on the same host
 # must not pass /metrics through, or must be left out of these networks.

@@ -14,6 +14,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from identity_project import multiproc
 from identity_project.celery import app as celery_app
 from identity_project.eventbus import routing
 from tests.support.processes import Process, start_relay, start_worker, wait_for
@@ -102,7 +103,9 @@ def redis_database():
 
 @pytest.fixture(scope="session", autouse=True)
 def _metrics_folder():
-    """The run's counter files (tests/settings.py) go with the run."""
+    """The test process counts where the processes it starts do, as a command of the platform
+    (multiproc.py); the run's counter files (tests/settings.py) go with the run."""
+    multiproc.prepare("tests")
     yield
     shutil.rmtree(settings.PROMETHEUS_MULTIPROC_DIR, ignore_errors=True)
 

@@ -42,10 +42,6 @@ os.environ.setdefault("EVENTBUS_BACKOFF_FACTOR", "1.0")
 # The run's own relay doorbell, shared with the processes it starts (a free port of this machine).
 os.environ.setdefault("EVENTBUS_RELAY_WAKE", f"127.0.0.1:{_free_udp_port()}")
 os.environ.setdefault("EVENTBUS_DELIVERY_LIMIT", "3")
-# The run's own metrics folder, shared with the worker and relay processes it starts.
-os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"identity-test-metrics-{RUN_ID}")
-)
 
 from identity_project.eventbus import routing  # noqa: E402
 from identity_project.settings import *  # noqa: E402, F403
@@ -60,6 +56,9 @@ from identity_project.settings import (  # noqa: E402
 )
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.probe", "tests.recording"]
+# The run's own metrics folder, shared with the processes it starts (their settings name it too),
+# set up as the platform's commands do (multiproc.py): never through the environment here.
+PROMETHEUS_MULTIPROC_DIR = Path(tempfile.gettempdir()) / f"identity-test-metrics-{RUN_ID}"
 DATABASES["default"]["TEST"] = {"NAME": f"test_identity_{RUN_ID}"}
 # Runs share a Redis database: each keeps to its own keys (and removes only those).
 CACHES["default"]["KEY_PREFIX"] = f"test-{RUN_ID}"

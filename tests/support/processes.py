@@ -121,7 +121,7 @@ def start_web(log_dir: Path, *, env: dict[str, str] | None = None) -> tuple[Proc
     port = _free_port()
     web = Process(
         [PYTHON, "-m", "gunicorn", "identity_project.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--log-level", "warning"],
+         "--config", "python:identity_project.gunicorn_config", "--workers", "2", "--log-level", "warning"],
         log_path=log_dir / "web.log",
         env=env or service_env(),
     )  # fmt: skip

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from identity_project import multiproc
 from identity_project.eventbus.relay import Relay
 
 
@@ -20,6 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=None, help="seconds between polls when idle")
 
     def handle(self, *args, once: bool, interval: float | None, **options):
+        # Its counters (events published, dead letters drained) where GET /metrics reads them.
+        multiproc.prepare("relay")
         sent = Relay(interval=interval).run(once=once)
         if once:
             self.stdout.write(f"sent {sent} events")
