@@ -10,6 +10,7 @@ from identity.models.authorization import (
     RolePermission,
     SodRule,
 )
+from identity.models.passkeys import WebAuthnCeremony, WebAuthnDevice
 from identity.models.security import Device, IPRule, MFAChallenge
 from identity.models.sessions import AuthSession, LoginAttempt, RefreshToken
 from identity.models.users import User, UserManager
@@ -31,4 +32,6 @@ __all__ = [
     "SodRule",
     "User",
     "UserManager",
+    "WebAuthnCeremony",
+    "WebAuthnDevice",
 ]
