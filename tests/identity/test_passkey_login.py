@@ -1,0 +1,233 @@
+"""Signing in with a passkey alone: the same guards as a password sign-in (address rules, lock,
+the one 401 for unknown and bad credentials, single-use options), a cloned authenticator's
+counter refused and alerted, and a passkey as a re-authentication."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from identity.models import AuthSession, LoginAttempt, WebAuthnCeremony, WebAuthnDevice
+from identity.services import ip_rules
+from identity.services.accounts import user_register
+from identity.services.lockout import user_lock
+from tests.identity.passkey_support import ORIGIN, RP_ID, b64, enrol_passkey
+from tests.identity.support import (
+    PASSWORD,
+    api,
+    assert_no_secrets,
+    bearer,
+    mark,
+    published_since,
+    types_since,
+)
+from tests.support.soft_authenticator import SoftAuthenticator
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("relying_party")]
+
+
+def options() -> dict:
+    answer = api().post("/api/v1/auth/passkey/options", format="json")
+    assert answer.status_code == 200, answer.content
+    return answer.json()
+
+
+def passkey_login(challenge_id, credential: dict, ip: str = "198.51.100.10"):
+    body = {"challenge_id": challenge_id, "credential": credential}
+    return api(ip).post("/api/v1/auth/passkey/login", body, format="json")
+
+
+def test_a_passkey_signs_in_without_a_password(alice, authenticator):
+    device = enrol_passkey(alice, authenticator)
+    since = mark()
+
+    offered = options()
+    credential = authenticator.get(offered["options"])
+    signed_in = passkey_login(offered["challenge_id"], credential)
+
+    assert offered["options"]["allowCredentials"] == []
+    assert offered["options"]["userVerification"] == "required"
+    assert signed_in.status_code == 200, signed_in.content
+    tokens = signed_in.json()
+    assert bearer(tokens["access"]).get("/api/v1/me").json()["user_id"] == str(alice.id)
+    events = published_since(since)
+    assert [e.type for e in events] == ["session.created", "token.issued", "token.issued", "user.logged_in"]
+    assert events[0].data["session_type"] == "passkey"
+    assert events[0].data["requires_mfa"] is False
+    assert (events[-1].data["method"], events[-1].data["mfa_used"]) == ("passkey", True)
+    session = AuthSession.objects.get(pk=tokens["session_id"])
+    assert (session.session_type, session.mfa_used) == ("passkey", True)
+    assert WebAuthnDevice.objects.get(pk=device.pk).sign_count == 1
+    assert_no_secrets(credential["response"]["signature"], credential["response"]["authenticatorData"])
+
+
+def _refusals(stranger: SoftAuthenticator):
+    def bad_signature(a, o):
+        made = a.get(o)
+        signature = made["response"]["signature"]
+        flipped = ("B" if signature[30] == "A" else "A").join((signature[:30], signature[31:]))
+        return {**made, "response": {**made["response"], "signature": flipped}}
+
+    return {
+        "an unknown credential": lambda a, o: stranger.get(o),
+        "a bad signature": bad_signature,
+        "another origin": lambda a, o: a.get(o, origin="https://phish.example.test"),
+        "another relying party": lambda a, o: a.get(o, rp_id="phish.example.test"),
+        "no user presence": lambda a, o: a.get(o, up=False),
+        "no user verification": lambda a, o: a.get(o, uv=False),
+    }
+
+
+@pytest.mark.parametrize("case", list(_refusals(SoftAuthenticator(origin=ORIGIN))), ids=str)
+def test_unknown_and_bad_credentials_get_the_same_401_and_open_nothing(alice, authenticator, case):
+    enrol_passkey(alice, authenticator)
+    stranger = SoftAuthenticator(origin=ORIGIN)
+    # a passkey for our relying party that was never registered here
+    stranger.create({"rp": {"id": RP_ID}, "user": {"id": b64(os.urandom(16))}, "challenge": "eA"})
+    offered = options()
+    sessions = AuthSession.objects.count()
+    since = mark()
+
+    refused = passkey_login(
+        offered["challenge_id"], _refusals(stranger)[case](authenticator, offered["options"])
+    )
+
+    assert refused.status_code == 401, refused.content
+    assert refused.json() == {
+        "error": {"code": "invalid_credentials", "message": "The passkey was not accepted.", "fields": {}}
+    }
+    failed = [e.data for e in published_since(since)]
+    assert [(f["reason"], f["door"]) for f in failed] == [
+        ("unknown_user" if case == "an unknown credential" else "bad_password", "api")
+    ]
+    assert failed[0]["user_id"] == (None if case == "an unknown credential" else str(alice.id))
+    assert AuthSession.objects.count() == sessions
+    assert WebAuthnDevice.objects.get(user=alice).sign_count == 0
+
+
+def test_options_are_answered_once_and_only_before_they_expire(alice, authenticator):
+    enrol_passkey(alice, authenticator)
+    first = options()
+    credential = authenticator.get(first["options"])
+    assert passkey_login(first["challenge_id"], credential).status_code == 200
+    late = options()
+    WebAuthnCeremony.objects.filter(pk=late["challenge_id"]).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    since = mark()
+
+    replayed = passkey_login(first["challenge_id"], credential)
+    expired = passkey_login(late["challenge_id"], authenticator.get(late["options"]))
+    mismatched = passkey_login(options()["challenge_id"], authenticator.get(options()["options"]))
+
+    assert [r.status_code for r in (replayed, expired, mismatched)] == [410, 410, 410]
+    assert {r.json()["error"]["code"] for r in (replayed, expired, mismatched)} == {"challenge_gone"}
+    assert types_since(since) == []
+    assert AuthSession.objects.count() == 2  # the enrolment's sign-in and the first passkey one
+
+
+def test_a_locked_account_and_a_refused_address_are_answered_before_the_signature(alice, authenticator):
+    enrol_passkey(alice, authenticator)
+    user_lock(user=alice, reason="admin")
+    offered = options()
+    since = mark()
+
+    locked = passkey_login(offered["challenge_id"], authenticator.get(offered["options"]))
+    ip_rules.ip_rule_add(cidr="192.0.2.0/24", list="block", reason="test")
+    offered = options()
+    blocked = passkey_login(offered["challenge_id"], authenticator.get(offered["options"]), ip="192.0.2.7")
+
+    assert (locked.status_code, locked.json()["error"]["code"]) == (423, "account_locked")
+    assert (blocked.status_code, blocked.json()["error"]["code"]) == (403, "ip_blocked")
+    reasons = [e.data["reason"] for e in published_since(since) if e.type == "user.login_failed"]
+    assert reasons == ["locked", "ip_blocked"]
+    assert WebAuthnDevice.objects.get(user=alice).sign_count == 0
+    assert AuthSession.objects.filter(status=AuthSession.Status.ACTIVE).count() == 0
+
+
+def test_bad_assertions_count_toward_the_lock_like_wrong_passwords(alice, authenticator, settings):
+    enrol_passkey(alice, authenticator)
+    threshold = settings.IDENTITY["LOCKOUT_THRESHOLD"]
+
+    answers = []
+    for _ in range(threshold + 1):
+        offered = options()
+        answers.append(
+            passkey_login(offered["challenge_id"], authenticator.get(offered["options"], uv=False))
+        )
+
+    assert [a.status_code for a in answers] == [401] * threshold + [423]
+    assert (
+        LoginAttempt.objects.filter(user=alice, succeeded=False, reason="bad_password").count() == threshold
+    )
+
+
+def test_a_cloned_authenticators_counter_is_refused_and_alerts_the_user_and_admins(alice, authenticator):
+    enrol_passkey(alice, authenticator)
+    for _ in range(3):
+        offered = options()
+        assert (
+            passkey_login(offered["challenge_id"], authenticator.get(offered["options"])).status_code == 200
+        )
+    offered = options()
+    since = mark()
+
+    clone = passkey_login(offered["challenge_id"], authenticator.get(offered["options"], counter=2))
+
+    assert clone.status_code == 401
+    alerts = [e.data for e in published_since(since) if e.type == "security_alert.raised"]
+    assert [(a["severity"], a["category"], a["user_id"]) for a in alerts] == [
+        ("high", "cloned_authenticator", str(alice.id))
+    ]
+    assert WebAuthnDevice.objects.get(user=alice).sign_count == 3
+    assert AuthSession.objects.filter(session_type="passkey").count() == 3
+
+
+def test_a_passkey_re_authenticates_a_session(alice, authenticator, settings):
+    enrol_passkey(alice, authenticator)
+    offered = options()
+    tokens = passkey_login(offered["challenge_id"], authenticator.get(offered["options"])).json()
+    long_ago = timezone.now() - timedelta(seconds=settings.IDENTITY["REAUTH_SECONDS"] + 1)
+    AuthSession.objects.filter(pk=tokens["session_id"]).update(authenticated_at=long_ago)
+    client = bearer(tokens["access"])
+    since = mark()
+
+    refused = client.post(
+        "/api/v1/auth/reauthenticate",
+        {"credential": authenticator.get(options()["options"], uv=False)},
+        format="json",
+    )
+    proved = client.post(
+        "/api/v1/auth/reauthenticate", {"credential": authenticator.get(options()["options"])}, format="json"
+    )
+    backup = client.post("/api/v1/me/mfa/backup-codes")
+
+    assert refused.status_code == 401
+    assert proved.status_code == 204, proved.content
+    assert backup.status_code == 200
+    events = [(e.type, e.data) for e in published_since(since)]
+    assert events[0][0] == "mfa_code.verification_failed"
+    assert (events[0][1]["context"], events[0][1]["method"]) == ("step_up", "webauthn")
+    assert events[1] == (
+        "user.reauthenticated",
+        {"user_id": str(alice.id), "session_id": tokens["session_id"], "method": "webauthn"},
+    )
+
+
+def test_another_users_passkey_does_not_re_authenticate(alice, authenticator):
+    bobs = SoftAuthenticator(origin=ORIGIN)
+    enrol_passkey(user_register(email="bob@example.com", password=PASSWORD), bobs)
+    enrol_passkey(alice, authenticator)
+    offered = options()
+    tokens = passkey_login(offered["challenge_id"], authenticator.get(offered["options"])).json()
+    since = mark()
+
+    answer = bearer(tokens["access"]).post(
+        "/api/v1/auth/reauthenticate", {"credential": bobs.get(options()["options"])}, format="json"
+    )
+
+    assert answer.status_code == 401
+    assert types_since(since) == ["mfa_code.verification_failed"]
