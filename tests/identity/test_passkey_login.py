@@ -14,6 +14,8 @@ from identity.models import AuthSession, LoginAttempt, WebAuthnCeremony, WebAuth
 from identity.services import ip_rules
 from identity.services.accounts import user_register
 from identity.services.lockout import user_lock
+from notification.consumer import notification
+from notification.models import Notification
 from tests.identity.passkey_support import ORIGIN, RP_ID, b64, enrol_passkey
 from tests.identity.support import (
     PASSWORD,
@@ -165,7 +167,7 @@ def test_bad_assertions_count_toward_the_lock_like_wrong_passwords(alice, authen
     )
 
 
-def test_a_cloned_authenticators_counter_is_refused_and_alerts_the_user_and_admins(alice, authenticator):
+def test_a_cloned_authenticators_counter_is_refused_and_alerts_the_admins(alice, authenticator, admin_user):
     enrol_passkey(alice, authenticator)
     for _ in range(3):
         offered = options()
@@ -184,6 +186,12 @@ def test_a_cloned_authenticators_counter_is_refused_and_alerts_the_user_and_admi
     ]
     assert WebAuthnDevice.objects.get(user=alice).sign_count == 3
     assert AuthSession.objects.filter(session_type="passkey").count() == 3
+    # notification's rule for the alert: the admins are told, by e-mail and in-app, at once
+    alert = next(e.envelope for e in published_since(since) if e.type == "security_alert.raised")
+    assert notification.process([alert], attempt=0) == []
+    told = Notification.objects.get(event_id=alert["event_id"])
+    assert told.user_id == admin_user.id
+    assert "cloned" in told.body
 
 
 def test_a_passkey_re_authenticates_a_session(alice, authenticator, settings):
@@ -231,3 +239,47 @@ def test_another_users_passkey_does_not_re_authenticate(alice, authenticator):
 
     assert answer.status_code == 401
     assert types_since(since) == ["mfa_code.verification_failed"]
+
+
+def test_a_passkey_sign_in_is_scored_for_risk_and_not_asked_for_another_factor(
+    alice, authenticator, settings
+):
+    """New browser, new network: high risk (with this threshold). A password would now be asked for
+    the second factor even on a trusted browser; the passkey is that factor already."""
+    enrol_passkey(alice, authenticator)
+    settings.IDENTITY = {**settings.IDENTITY, "RISK_HIGH": 40}
+    offered = options()
+    body = {
+        "challenge_id": offered["challenge_id"],
+        "credential": authenticator.get(offered["options"]),
+        "device_fingerprint": "raw-fingerprint-of-a-new-phone",
+    }
+    since = mark()
+
+    signed_in = api("203.0.113.80").post("/api/v1/auth/passkey/login", body, format="json")
+    by_password = api("203.0.113.80").post(
+        "/api/v1/auth/login", {"email": alice.email, "password": PASSWORD}, format="json"
+    )
+
+    assert "access" in signed_in.json(), signed_in.content
+    assert by_password.json()["mfa_required"] is True
+    events = {e.type: e.data for e in published_since(since)}
+    assert events["suspicious_login.detected"]["risk_level"] == "high"
+    assert sorted(events["suspicious_login.detected"]["risk_factors"]) == ["new_device", "new_network"]
+    assert events["device.registered"]["user_id"] == str(alice.id)
+    assert AuthSession.objects.get(pk=signed_in.json()["session_id"]).device.user_id == alice.id
+    assert_no_secrets("raw-fingerprint-of-a-new-phone")
+
+
+def test_an_inactive_account_gets_the_same_401(alice, authenticator):
+    enrol_passkey(alice, authenticator)
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    offered = options()
+    since = mark()
+
+    refused = passkey_login(offered["challenge_id"], authenticator.get(offered["options"]))
+
+    assert refused.status_code == 401
+    assert refused.json()["error"]["message"] == "The passkey was not accepted."
+    assert [(e.type, e.data["reason"]) for e in published_since(since)] == [("user.login_failed", "inactive")]
