@@ -42,10 +42,18 @@ class PasskeyEnrolment:
 
 @transaction.atomic
 def passkey_enrol_begin(*, user: User, name: str = "") -> PasskeyEnrolment:
-    """Start enrolling a passkey: an unconfirmed device and the creation options. Discoverable
+    """Start enrolling a passkey: an unconfirmed device (MFADeviceCreated) and its creation
+    options."""
+    device = WebAuthnDevice.objects.create(user=user, name=name or "passkey", confirmed=False)
+    key = device_key(device)
+    publish(MFADeviceCreated(user_id=user.id, device_id=key, method=METHOD))
+    return PasskeyEnrolment(device_id=key, options=creation_options(user=user, device=device))
+
+
+def creation_options(*, user: User, device: WebAuthnDevice) -> dict:
+    """Fresh creation options for a pending device (a page shown again asks anew). Discoverable
     credentials are required (every passkey can then sign in without a password), user
     verification preferred (required later where a passkey is the only factor)."""
-    device = WebAuthnDevice.objects.create(user=user, name=name or "passkey", confirmed=False)
     _, challenge = ceremony_open(purpose=Purpose.REGISTRATION, user=user, device=device)
     options = generate_registration_options(
         rp_id=settings.WEBAUTHN_RP_ID,
@@ -62,12 +70,8 @@ def passkey_enrol_begin(*, user: User, name: str = "") -> PasskeyEnrolment:
         ),
         exclude_credentials=descriptors(WebAuthnDevice.objects.filter(user=user, confirmed=True)),
     )
-    key = device_key(device)
-    publish(MFADeviceCreated(user_id=user.id, device_id=key, method=METHOD))
     # credProps tells whether the authenticator kept the credential (discoverable).
-    return PasskeyEnrolment(
-        device_id=key, options={**options_to_json_dict(options), "extensions": {"credProps": True}}
-    )
+    return {**options_to_json_dict(options), "extensions": {"credProps": True}}
 
 
 def pending_device(user: User, device_id: str) -> WebAuthnDevice:

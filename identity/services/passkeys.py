@@ -208,9 +208,11 @@ def _user_handle_matches(credential: dict, device: WebAuthnDevice) -> bool:
 
 @transaction.atomic
 def challenge_options(*, challenge: MFAChallenge) -> dict:
-    """The request options for the passkey a sign-in's challenge selected."""
-    _, _, pk = challenge.device_id.partition("-")
-    devices = WebAuthnDevice.objects.filter(user=challenge.user, pk=int(pk), confirmed=True)
+    """Request options for a sign-in's challenge: for the passkey it selected, else (the admin
+    site offers a passkey beside the code field, selecting nothing) for any of the user's."""
+    devices = WebAuthnDevice.objects.filter(user=challenge.user, confirmed=True)
+    if challenge.device_id.startswith(f"{METHOD}-"):
+        devices = devices.filter(pk=int(challenge.device_id.partition("-")[2]))
     _, raw = ceremony_open(purpose=Purpose.SECOND_FACTOR, user=challenge.user, mfa_challenge=challenge)
     return request_options(raw, devices=devices, user_verification="preferred")
 
