@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from identity.api.throttles import AuthAccountThrottle
 from identity.models import AuthSession, LoginAttempt, WebAuthnCeremony, WebAuthnDevice
 from identity.services import ip_rules
 from identity.services.accounts import user_register
@@ -283,3 +284,16 @@ def test_an_inactive_account_gets_the_same_401(alice, authenticator):
     assert refused.status_code == 401
     assert refused.json()["error"]["message"] == "The passkey was not accepted."
     assert [(e.type, e.data["reason"]) for e in published_since(since)] == [("user.login_failed", "inactive")]
+
+
+def test_too_many_attempts_with_one_passkey_are_throttled_like_one_account(alice, authenticator, monkeypatch):
+    enrol_passkey(alice, authenticator)
+    monkeypatch.setattr(AuthAccountThrottle, "rate", "3/min", raising=False)
+
+    statuses = []
+    for i in range(4):
+        offered = options()
+        credential = authenticator.get(offered["options"], uv=False)
+        statuses.append(passkey_login(offered["challenge_id"], credential, ip=f"192.0.2.{i}").status_code)
+
+    assert statuses == [401, 401, 401, 429]
