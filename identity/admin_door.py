@@ -134,12 +134,11 @@ def verify_view(site, request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:login", current_app=site.name))
     passkey = admin_passkeys.answered(request)
     form = passkey or CodeForm(request.POST if request.method == "POST" else None)
-    with mfa.challenge_story(challenge.pk):
-        context = {
-            "method": challenge.method,
-            "title": "Second factor",
-            **admin_passkeys.request_context(challenge),
-        }
+    context = {
+        "method": challenge.method,
+        "title": "Second factor",
+        **admin_passkeys.request_context(challenge),
+    }
     if request.method != "POST" or not form.is_valid():
         return _shown(request, site, "admin/identity/login_verify.html", form, context)
     proof = (

@@ -3,13 +3,14 @@
 `auth/passkey/options` opens a ceremony for a discoverable credential; `auth/passkey/login`
 answers it. In order, as for a password: a refused address (403, before any signature is
 looked at), the options (410 when spent or expired: a replay finds them spent), the lock (423,
-the signature unchecked), then the assertion: an unknown credential and one that does not verify
-(bad signature, origin or RP id, no user presence or verification, a cloned counter) get the same
-401, recorded as UserLoginFailed (`unknown_user`, or `bad_password` for a known account: the
-contract's reasons, where the passkey stands for the password) and counted like a wrong
-password. An inactive account gets that 401 too. Then risk, the device and the session, as for a
-password (login.accepted), with a SessionCreated of type `passkey` and a UserLoggedIn of
-method `passkey`. Failures are committed first, then raised.
+the signature unchecked; an unknown credential is counted and locked like an unknown e-mail),
+then the assertion: an unknown credential and one that does not verify (bad signature, origin
+or RP id, no user presence or verification, a cloned counter) get the same 401, recorded as
+UserLoginFailed (`unknown_user`, or `bad_password` for a known account: the contract's reasons,
+where the passkey stands for the password) and counted like a wrong password. An inactive
+account gets that 401 too. Then risk, the device and the session, as for a password
+(login.accepted), with a SessionCreated of type `passkey` and a UserLoggedIn of method
+`passkey`. Failures are committed first, then raised.
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ def _attempt(*, challenge_id, credential: dict, ip: str, agent: str, fingerprint
     if ceremony is None:
         return _Outcome(error=passkeys.CeremonyGone)
     if user is None:
+        # Counted and locked like an unknown e-mail, so a 423 never tells a registered passkey.
+        tried = f"passkey:{credential.get('rawId')}"
+        if lockout.unknown_email_locked(tried):
+            failed(attempt, user=None, reason="locked", now=now)
+            return _Outcome(error=AccountLocked)
+        lockout.after_unknown_email_failure(tried)
         failed(attempt, user=None, reason="unknown_user", now=now)
         ip_rules.stuffing_guard(ip_address=ip, now=now)
         return _Outcome(error=PasskeyRefused)

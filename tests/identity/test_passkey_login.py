@@ -151,18 +151,26 @@ def test_a_locked_account_and_a_refused_address_are_answered_before_the_signatur
     assert AuthSession.objects.filter(status=AuthSession.Status.ACTIVE).count() == 0
 
 
-def test_bad_assertions_count_toward_the_lock_like_wrong_passwords(alice, authenticator, settings):
+def test_bad_assertions_lock_like_wrong_passwords_and_an_unknown_passkey_looks_the_same(
+    alice, authenticator, settings
+):
+    """A 423 must not tell a registered passkey from one that is not (as for unknown e-mails)."""
     enrol_passkey(alice, authenticator)
+    stranger = SoftAuthenticator(origin=ORIGIN)
+    stranger.create({"rp": {"id": RP_ID}, "user": {"id": b64(os.urandom(16))}, "challenge": "eA"})
     threshold = settings.IDENTITY["LOCKOUT_THRESHOLD"]
 
-    answers = []
-    for _ in range(threshold + 1):
-        offered = options()
-        answers.append(
-            passkey_login(offered["challenge_id"], authenticator.get(offered["options"], uv=False))
-        )
+    def tries(answer) -> list[int]:
+        statuses = []
+        for _ in range(threshold + 1):
+            offered = options()
+            statuses.append(passkey_login(offered["challenge_id"], answer(offered["options"])).status_code)
+        return statuses
 
-    assert [a.status_code for a in answers] == [401] * threshold + [423]
+    known = tries(lambda o: authenticator.get(o, uv=False))
+    unknown = tries(stranger.get)
+
+    assert known == unknown == [401] * threshold + [423]
     assert (
         LoginAttempt.objects.filter(user=alice, succeeded=False, reason="bad_password").count() == threshold
     )
