@@ -108,6 +108,7 @@ def _enrol_complete(*, user: User, device_id: str, credential: dict) -> Identity
             expected_origin=list(settings.WEBAUTHN_ORIGINS),
         )
     except REFUSED:
+        # One failure per refused registration: its options are spent, so there is no second try.
         publish(
             MFACodeVerificationFailed(
                 user_id=user.id, device_id=device_id, method=METHOD, context="enrolment", failure_count=1
