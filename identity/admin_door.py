@@ -1,7 +1,8 @@
 """The Django admin site's way in: the same sign-in service as the API (door "admin_site").
 
-Three pages, each a step of one sign-in: the password (`login`), the second factor (`verify`),
-and, for staff who have none yet where one is required, enrolling a TOTP authenticator (`enrol`).
+Three pages, each a step of one sign-in: the password (`login`), the second factor (`verify`: a
+code, or a passkey), and, for staff who have none yet where one is required, enrolling a TOTP
+authenticator or a passkey (`enrol`; the passkey pieces are identity/admin_passkeys.py).
 Until the last step succeeds nobody is signed in: the pending step lives in the Django session
 under PENDING. Once it succeeds, Django's session is bound to its AuthSession (BOUND_SESSION) and
 verified by the device that passed (django-otp's `login`), so OTPAdminSite's `is_verified()`
@@ -20,11 +21,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import login as otp_login
 
+from identity import admin_passkeys
 from identity.api.throttles import AUTH_THROTTLES
 from identity.errors import IdentityError
 from identity.models import AuthSession, MFAChallenge, User
 from identity.network import client_ip, user_agent
-from identity.services import login, mfa, sessions
+from identity.services import login, mfa, passkey_enrolment, sessions
 from identity_project.eventbus.context import Actor, event_context
 
 PENDING = "identity_admin_pending"
@@ -130,26 +132,50 @@ def verify_view(site, request: HttpRequest) -> HttpResponse:
     challenge = MFAChallenge.objects.filter(pk=challenge_id).first() if challenge_id else None
     if challenge is None:
         return HttpResponseRedirect(reverse("admin:login", current_app=site.name))
-    form = CodeForm(request.POST if request.method == "POST" else None)
-    context = {"method": challenge.method, "title": "Second factor"}
+    passkey = admin_passkeys.answered(request)
+    form = passkey or CodeForm(request.POST if request.method == "POST" else None)
+    context = {
+        "method": challenge.method,
+        "title": "Second factor",
+        **admin_passkeys.request_context(challenge),
+    }
     if request.method != "POST" or not form.is_valid():
-        return _page(request, site, "admin/identity/login_verify.html", form, **context)
+        return _shown(request, site, "admin/identity/login_verify.html", form, context)
+    proof = (
+        {"credential": form.cleaned_data["credential"]} if passkey else {"code": form.cleaned_data["code"]}
+    )
     try:
-        signed_in = login.mfa_verify(
-            challenge_id=challenge.pk, code=form.cleaned_data["code"], door="admin_site"
-        )
+        signed_in = login.mfa_verify(challenge_id=challenge.pk, door="admin_site", **proof)
     except IdentityError as exc:
         if exc.status_code in (410, 423):
             return _restart(request, site, exc.detail)
-        form.add_error("code", exc.detail)
-        return _page(request, site, "admin/identity/login_verify.html", form, status=400, **context)
+        return _refused(request, site, "admin/identity/login_verify.html", form, exc, context)
     device = mfa.device_by_key(signed_in.session.user, signed_in.challenge.device_id)
     return _signed_in(request, site, signed_in.session, device)
 
 
+def _shown(request, site, template: str, form, context: dict) -> TemplateResponse:
+    """The step's page, first or with the form's errors; after a passkey answer that could not
+    be read it offers the code field as before, with that error above it."""
+    if isinstance(form, admin_passkeys.PasskeyForm):
+        error = form.errors["credential"][0]
+        return _page(request, site, template, CodeForm(), status=400, passkey_error=error, **context)
+    return _page(request, site, template, form, **context)
+
+
+def _refused(request, site, template: str, form, exc: IdentityError, context: dict) -> TemplateResponse:
+    """The step's page again with the refusal (400); after a refused passkey it offers the code
+    field as before, with the passkey's refusal above it."""
+    if isinstance(form, admin_passkeys.PasskeyForm):
+        return _page(request, site, template, CodeForm(), status=400, passkey_error=exc.detail, **context)
+    form.add_error("code", exc.detail)
+    return _page(request, site, template, form, status=400, **context)
+
+
 def enrol_view(site, request: HttpRequest) -> HttpResponse:
-    """Staff without a second factor enrol a TOTP authenticator; its first good code opens the
-    sign-in. The enrolment's device is kept in the pending step, so a reload shows the same one."""
+    """Staff without a second factor enrol a TOTP authenticator (its first good code) or a passkey
+    (its registration); that opens the sign-in. The enrolment's devices are kept in the pending
+    step, so a reload shows the same ones."""
     pending = request.session.get(PENDING, {})
     session = AuthSession.objects.select_related("user").filter(pk=pending.get("session")).first()
     if session is None or session.status != AuthSession.Status.PENDING_MFA:
@@ -158,21 +184,32 @@ def enrol_view(site, request: HttpRequest) -> HttpResponse:
     with event_context(actor=Actor("user", str(user.pk))):
         if "device" not in pending:
             pending["device"] = mfa.mfa_device_create(user=user, method="totp").device_id
+            pending["passkey"] = passkey_enrolment.passkey_enrol_begin(user=user).device_id
             request.session[PENDING] = pending
         device = mfa.device_by_key(user, pending["device"])
-        form = CodeForm(request.POST if request.method == "POST" else None)
-        context = {"title": "Set up a second factor", "otpauth_uri": device.config_url}
+        passkey = admin_passkeys.answered(request)
+        form = passkey or CodeForm(request.POST if request.method == "POST" else None)
+        context = {
+            "title": "Set up a second factor",
+            "otpauth_uri": device.config_url,
+            **admin_passkeys.creation_context(user, pending),
+        }
         if request.method != "POST" or not form.is_valid():
-            return _page(request, site, "admin/identity/login_enrol.html", form, **context)
+            return _shown(request, site, "admin/identity/login_enrol.html", form, context)
+        enrolled = pending["passkey"] if passkey else pending["device"]
         try:
-            mfa.mfa_device_verify(user=user, device_id=pending["device"], code=form.cleaned_data["code"])
+            if passkey:
+                passkey_enrolment.passkey_enrol_complete(
+                    user=user, device_id=enrolled, credential=form.cleaned_data["credential"]
+                )
+            else:
+                mfa.mfa_device_verify(user=user, device_id=enrolled, code=form.cleaned_data["code"])
             session = login.complete_after_enrolment(session=session)
         except IdentityError as exc:
-            if exc.status_code == 410:
+            if exc.status_code == 410 and not passkey:
                 return _restart(request, site, exc.detail)
-            form.add_error("code", exc.detail)
-            return _page(request, site, "admin/identity/login_enrol.html", form, status=400, **context)
-    return _signed_in(request, site, session, mfa.device_by_key(user, pending["device"]))
+            return _refused(request, site, "admin/identity/login_enrol.html", form, exc, context)
+    return _signed_in(request, site, session, mfa.device_by_key(user, enrolled))
 
 
 def end_bound_session(request: HttpRequest) -> None:

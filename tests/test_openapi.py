@@ -14,6 +14,8 @@ API_MD = {
     "/api/v1/auth/login",
     "/api/v1/auth/mfa/select",
     "/api/v1/auth/mfa/verify",
+    "/api/v1/auth/passkey/options",
+    "/api/v1/auth/passkey/login",
     "/api/v1/auth/reauthenticate",
     "/api/v1/auth/token/refresh",
     "/api/v1/auth/logout",

@@ -9,9 +9,10 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from identity.api.serializers import credential_field
 from identity.api.throttles import AUTH_THROTTLES
 from identity.network import client_ip, user_agent
-from identity.services import accounts, login, mfa, passwords, sessions
+from identity.services import accounts, login, mfa, passkeys, passwords, sessions
 from identity.services.tokens import IssuedTokens
 from identity_project.api_errors import ApiError
 from identity_project.serializers import StrictSerializer
@@ -44,6 +45,10 @@ ChallengeIssuedOutput = inline_serializer(
         "challenge_id": serializers.UUIDField(),
         "method": serializers.CharField(),
         "issued_at": serializers.DateTimeField(),
+        "options": serializers.DictField(
+            required=False,
+            help_text="A webauthn device: PublicKeyCredentialRequestOptions, WebAuthn L3 JSON.",
+        ),
     },
 )
 
@@ -131,7 +136,9 @@ def signed_in_pair(signed_in) -> dict:
 
 
 class MfaSelectApi(PublicAuthApi):
-    """Choose the device of the challenge; an e-mail device gets its code by mail."""
+    """Choose the device of the challenge; an e-mail device gets its code by mail, a passkey
+    (webauthn) the request options to answer (a passkey is chosen here even when it is the only
+    device, which the login selected already: its options are made here)."""
 
     class InputSerializer(StrictSerializer):
         challenge_id = serializers.UUIDField()
@@ -142,18 +149,26 @@ class MfaSelectApi(PublicAuthApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         challenge = mfa.challenge_select(**data.validated_data)
-        return Response(
-            {"challenge_id": challenge.id, "method": challenge.method, "issued_at": timezone.now()}
-        )
+        answer = {"challenge_id": challenge.id, "method": challenge.method, "issued_at": timezone.now()}
+        if challenge.method == passkeys.METHOD:
+            answer["options"] = passkeys.challenge_options(challenge=challenge)
+        return Response(answer)
 
 
 class MfaVerifyApi(PublicAuthApi):
-    """A good code: tokens as for login. A wrong one: 400 invalid_code with attempts_left; 410 when spent."""
+    """A good code, or a passkey's assertion (`credential`): tokens as for login. A wrong one: 400
+    invalid_code with attempts_left; 410 when spent."""
 
     class InputSerializer(StrictSerializer):
         challenge_id = serializers.UUIDField()
-        code = serializers.CharField(max_length=32)
+        code = serializers.CharField(max_length=32, required=False)
+        credential = credential_field(required=False)
         remember_device = serializers.BooleanField(required=False, default=False)
+
+        def validate(self, data):
+            if ("code" in data) == ("credential" in data):
+                raise serializers.ValidationError("Give one proof: a code or a credential.")
+            return data
 
     @extend_schema(request=InputSerializer, responses={200: TokenPairOutput})
     def post(self, request):

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from identity.api.auth import current_session
+from identity.api.serializers import credential_field
 from identity.api.throttles import REAUTH_THROTTLES
 from identity.errors import ReauthenticationRequired
 from identity.network import client_ip, user_agent
@@ -51,9 +52,9 @@ def proof_of(request) -> reauthentication.Proof:
 
 
 class ReauthenticateApi(APIView):
-    """Prove again who one is, with the password or a second-factor code (a passkey later): the
-    session may make sensitive changes for IDENTITY_REAUTH_SECONDS. A wrong proof counts like a
-    failed sign-in."""
+    """Prove again who one is, with the password, a second-factor code or a passkey's assertion
+    (`credential`, answering the options of auth/passkey/options): the session may make sensitive
+    changes for IDENTITY_REAUTH_SECONDS. A wrong proof counts like a failed sign-in."""
 
     permission_classes = [IsAuthenticated]
     throttle_classes = REAUTH_THROTTLES
@@ -61,10 +62,11 @@ class ReauthenticateApi(APIView):
     class InputSerializer(StrictSerializer):
         password = serializers.CharField(max_length=256, trim_whitespace=False, required=False)
         code = serializers.CharField(max_length=32, required=False)
+        credential = credential_field(required=False)
 
         def validate(self, data):
             if len(data) != 1:
-                raise serializers.ValidationError("Give one proof: a password or a code.")
+                raise serializers.ValidationError("Give one proof: a password, a code or a credential.")
             return data
 
     @extend_schema(
@@ -72,8 +74,9 @@ class ReauthenticateApi(APIView):
         responses={
             204: None,
             401: error_answer(
-                "invalid_credentials (a wrong password) or invalid_code (a wrong code): counted "
-                "toward the account's lock like a failed sign-in; not_authenticated without a token."
+                "invalid_credentials (a wrong password or a refused passkey) or invalid_code (a "
+                "wrong code): counted toward the account's lock like a failed sign-in; "
+                "not_authenticated without a token."
             ),
             423: LOCKED,
             429: THROTTLED,

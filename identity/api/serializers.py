@@ -1,4 +1,4 @@
-"""Output serializers shared by identity's endpoints."""
+"""Serializers and fields shared by identity's endpoints."""
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -36,3 +36,9 @@ class UserOutputSerializer(serializers.ModelSerializer):
 
     def get_locked(self, user: User) -> bool:
         return user.lock_in_force(timezone.now())
+
+
+def credential_field(**kwargs) -> serializers.DictField:
+    """A PublicKeyCredential in its `toJSON()` form (RegistrationResponseJSON or
+    AuthenticationResponseJSON); its members are checked by the WebAuthn verification."""
+    return serializers.DictField(allow_empty=False, help_text="The PublicKeyCredential's toJSON().", **kwargs)

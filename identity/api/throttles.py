@@ -17,17 +17,27 @@ class AuthIpThrottle(SimpleRateThrottle):
 
 class AuthAccountThrottle(SimpleRateThrottle):
     """Keyed by the e-mail tried, whether or not an account has it (no enumeration): an API body's
-    `email`, or the admin site's login form's `username`."""
+    `email`, or the admin site's login form's `username`; a passkey sign-in names its account by
+    the credential's id instead (`credential.rawId`), known or not."""
 
     scope = "auth_account"
 
     def get_cache_key(self, request, view):
         body = request.data if hasattr(request, "data") else {"email": request.POST.get("username")}
-        email = body.get("email") if hasattr(body, "get") else None
-        if not isinstance(email, str) or not email:
+        account = _account_tried(body) if hasattr(body, "get") else None
+        if not account:
             return None
-        ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        ident = hashlib.sha256(account.encode()).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def _account_tried(body) -> str | None:
+    email = body.get("email")
+    if isinstance(email, str) and email:
+        return email.strip().lower()
+    credential = body.get("credential")
+    raw_id = credential.get("rawId") if isinstance(credential, dict) else None
+    return f"passkey:{raw_id}" if isinstance(raw_id, str) and raw_id else None
 
 
 AUTH_THROTTLES = [AuthIpThrottle, AuthAccountThrottle]

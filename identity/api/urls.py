@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from identity.api import admin_users, auth, authorization, me, reauthentication, security
+from identity.api import admin_users, auth, authorization, me, passkeys, reauthentication, security
 
 urlpatterns = [
     path("auth/register", auth.RegisterApi.as_view(), name="auth-register"),
@@ -17,6 +17,8 @@ urlpatterns = [
     ),
     path("auth/mfa/select", auth.MfaSelectApi.as_view(), name="auth-mfa-select"),
     path("auth/mfa/verify", auth.MfaVerifyApi.as_view(), name="auth-mfa-verify"),
+    path("auth/passkey/options", passkeys.PasskeyOptionsApi.as_view(), name="auth-passkey-options"),
+    path("auth/passkey/login", passkeys.PasskeyLoginApi.as_view(), name="auth-passkey-login"),
     path("auth/reauthenticate", reauthentication.ReauthenticateApi.as_view(), name="auth-reauthenticate"),
     path("me", me.MeApi.as_view(), name="me"),
     path("me/mfa/devices", security.MfaDeviceListApi.as_view(), name="me-mfa-devices"),

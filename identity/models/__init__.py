@@ -11,6 +11,7 @@ from identity.models.authorization import (
     SodRule,
 )
 from identity.models.mail import OutgoingMail, OutgoingMailAttempt
+from identity.models.passkeys import WebAuthnCeremony, WebAuthnDevice
 from identity.models.retention import RetentionRun
 from identity.models.security import Device, IPRule, MFAChallenge
 from identity.models.sessions import AuthSession, LoginAttempt, RefreshToken
@@ -36,4 +37,6 @@ __all__ = [
     "SodRule",
     "User",
     "UserManager",
+    "WebAuthnCeremony",
+    "WebAuthnDevice",
 ]

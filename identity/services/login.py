@@ -141,10 +141,17 @@ def _attempt(attempt: Attempt, *, password: str, fingerprint: str | None) -> _Ou
     if not user.is_active:
         failed(attempt, user=user, reason="inactive", now=now)
         return _Outcome(error=InvalidCredentials)
-    return _password_accepted(attempt, user=user, fingerprint=fingerprint, now=now)
+    return accepted(attempt, user=user, fingerprint=fingerprint, now=now)
 
 
-def _password_accepted(attempt: Attempt, *, user: User, fingerprint: str | None, now) -> _Outcome:
+def accepted(
+    attempt: Attempt, *, user: User, fingerprint: str | None, now, passkey: bool = False
+) -> _Outcome:
+    """The password (or, with `passkey`, a passkey verified by its user) was right: risk, the
+    device, then the session. A passkey is phishing-resistant and two factors in one (possession
+    and the user's verification), so risk counts it: its sign-in is never asked for another
+    factor, where a high-risk password sign-in would be even on a trusted device; critical risk
+    still locks the account."""
     ip, agent = attempt.ip, attempt.agent
     set_actor(Actor("user", str(user.id)))
     device, device_is_new = (None, False)
@@ -175,8 +182,13 @@ def _password_accepted(attempt: Attempt, *, user: User, fingerprint: str | None,
         failed(attempt, user=user, reason="suspicious", now=now)
         return _Outcome(error=InvalidCredentials)
     trusted = device is not None and device.is_trusted(now)
-    needs_mfa = has_mfa and (not trusted or assessment.level == "high")
-    must_enrol = attempt.door == "admin_site" and not has_mfa and settings.IDENTITY["ADMIN_REQUIRE_MFA"]
+    needs_mfa = not passkey and has_mfa and (not trusted or assessment.level == "high")
+    must_enrol = (
+        not passkey
+        and attempt.door == "admin_site"
+        and not has_mfa
+        and settings.IDENTITY["ADMIN_REQUIRE_MFA"]
+    )
 
     if user.lock_count and not user.lock_in_force(now):
         user.lock_count = 0
@@ -187,6 +199,8 @@ def _password_accepted(attempt: Attempt, *, user: User, fingerprint: str | None,
         ip_address=ip,
         user_agent=agent,
         requires_mfa=needs_mfa or must_enrol,
+        session_type="passkey" if passkey else "password",
+        mfa_used=passkey,
         device=device,
         with_tokens=attempt.door == "api",
     )
@@ -197,7 +211,9 @@ def _password_accepted(attempt: Attempt, *, user: User, fingerprint: str | None,
     if must_enrol:
         _count("mfa_required")
         return _Outcome(signed_in=SignedIn(session=started.session, enrolment_required=True))
-    _logged_in(started.session, mfa_used=False, door=attempt.door)
+    _logged_in(
+        started.session, mfa_used=passkey, door=attempt.door, method="passkey" if passkey else "password"
+    )
     return _Outcome(signed_in=SignedIn(session=started.session, tokens=started.tokens))
 
 
@@ -221,10 +237,19 @@ def _logged_in(session: AuthSession, *, mfa_used: bool, door: str, method: str =
     )
 
 
-def mfa_verify(*, challenge_id, code: str, remember_device: bool = False, door: str = "api") -> SignedIn:
-    """The second step: a good code opens the pending session (with tokens through the API)."""
+def mfa_verify(
+    *,
+    challenge_id,
+    code: str | None = None,
+    credential: dict | None = None,
+    remember_device: bool = False,
+    door: str = "api",
+) -> SignedIn:
+    """The second step: a good code or passkey assertion opens the pending session (with tokens
+    through the API)."""
     with mfa.challenge_story(challenge_id):
-        return _complete(mfa.challenge_verify(challenge_id=challenge_id, code=code), remember_device, door)
+        challenge = mfa.challenge_verify(challenge_id=challenge_id, code=code, credential=credential)
+        return _complete(challenge, remember_device, door)
 
 
 def _complete(challenge: MFAChallenge, remember_device: bool, door: str) -> SignedIn:

@@ -1,5 +1,6 @@
-"""The second factor (django-otp): TOTP, e-mail codes and backup codes; enrolment and the
-challenge of a sign-in. Codes and secrets never enter an event or a log line.
+"""The second factor (django-otp): TOTP, e-mail codes, backup codes and passkeys (their WebAuthn
+ceremonies are identity/services/passkeys.py); enrolment and the challenge of a sign-in. Codes
+and secrets never enter an event or a log line.
 
 MFA devices are named `<method>-<pk>` (e.g. `totp-3`) in the API and in events.
 """
@@ -31,14 +32,14 @@ from identity.events import (
     MFADeviceSelected,
     MFADeviceVerified,
 )
-from identity.models import AuthSession, MFAChallenge, User
-from identity.services import lockout
+from identity.models import AuthSession, MFAChallenge, User, WebAuthnDevice
+from identity.services import lockout, passkeys
 from identity.services.alerts import security_alert_raise
 from identity.services.sessions import session_end
 from identity_project.eventbus.context import Actor, current_correlation_id, event_context
 from identity_project.eventbus.publisher import publish
 
-MODELS = {"totp": TOTPDevice, "email": EmailDevice, "static": StaticDevice}
+MODELS = {"totp": TOTPDevice, "email": EmailDevice, "static": StaticDevice, "webauthn": WebAuthnDevice}
 
 
 def device_key(device) -> str:
@@ -65,10 +66,11 @@ def device_by_key(user: User, key: str, *, confirmed: bool | None = None):
 
 
 def second_factors(user: User) -> list:
-    """Confirmed TOTP and e-mail devices: what a sign-in can be challenged with."""
+    """Confirmed TOTP, e-mail and passkey devices: what a sign-in can be challenged with."""
     return [
         *TOTPDevice.objects.filter(user=user, confirmed=True),
         *EmailDevice.objects.filter(user=user, confirmed=True),
+        *WebAuthnDevice.objects.filter(user=user, confirmed=True),
     ]
 
 
@@ -143,6 +145,7 @@ def mfa_reset(*, user: User) -> int:
         *TOTPDevice.objects.filter(user=user),
         *EmailDevice.objects.filter(user=user),
         *StaticDevice.objects.filter(user=user),
+        *WebAuthnDevice.objects.filter(user=user),
     ]
     for device in devices:
         mfa_device_disable(user=user, device_id=device_key(device), reason="admin")
@@ -293,18 +296,20 @@ class Verification:
     error: IdentityError | None = None
 
 
-def challenge_verify(*, challenge_id, code: str) -> MFAChallenge:
-    """A good code completes the challenge (the caller then opens the session). A wrong one is
-    counted; the last allowed one fails the challenge and ends the pending session. Failures are
-    committed before the error is raised."""
-    outcome = _verify(challenge_id=challenge_id, code=code)
+def challenge_verify(
+    *, challenge_id, code: str | None = None, credential: dict | None = None
+) -> MFAChallenge:
+    """A good code, or a passkey's assertion (`credential`), completes the challenge (the caller
+    then opens the session). A wrong one is counted; the last allowed one fails the challenge and
+    ends the pending session. Failures are committed before the error is raised."""
+    outcome = _verify(challenge_id=challenge_id, code=code, credential=credential)
     if outcome.error is not None:
         raise outcome.error
     return outcome.challenge
 
 
 @transaction.atomic
-def _verify(*, challenge_id, code: str) -> Verification:
+def _verify(*, challenge_id, code: str | None, credential: dict | None) -> Verification:
     challenge = _pending(challenge_id)
     now = timezone.now()
     if (
@@ -317,7 +322,10 @@ def _verify(*, challenge_id, code: str) -> Verification:
         return Verification(challenge, ChallengeGone("The challenge has expired."))
     if lockout.lock_applies(challenge.user, challenge.session.ip_address, now):
         return Verification(challenge, AccountLocked())
-    device = device_accepting(challenge.user, code, selected=challenge.device_id)
+    if credential is not None:
+        device = passkeys.challenge_accepts(challenge=challenge, credential=credential)
+    else:
+        device = device_accepting(challenge.user, code, selected=challenge.device_id)
     if device is not None:
         challenge.status = MFAChallenge.Status.COMPLETED
         challenge.device_id, challenge.method = device_key(device), method_of(device)

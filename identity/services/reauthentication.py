@@ -1,11 +1,13 @@
 """Re-authentication ("sudo mode"): a signed-in user proves again who they are before a sensitive
 change, so a stolen access token alone cannot make one.
 
-A proof is a password or a second-factor code (a passkey's assertion comes later). Guessing through
-a signed-in session is treated as guessing at the sign-in: a wrong password is a failed sign-in
-through the `reauthentication` door (UserLoginFailed, a LoginAttempt, the account's lock), a wrong
-code a failed step-up (MFACodeVerificationFailed, the second-factor lock), and a lock in force is
-answered before anything is checked. Failures are committed first, then raised.
+A proof is a password, a second-factor code or a passkey's assertion (answering the options of
+`auth/passkey/options`, verified by its user, one of the session's user's passkeys). Guessing
+through a signed-in session is treated as guessing at the sign-in: a wrong password is a failed
+sign-in through the `reauthentication` door (UserLoginFailed, a LoginAttempt, the account's lock),
+a wrong code or refused assertion a failed step-up (MFACodeVerificationFailed, the second-factor
+lock), and a lock in force is answered before anything is checked. Failures are committed first,
+then raised.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from django.utils import timezone
 from identity.errors import AccountLocked, IdentityError, InvalidCode, InvalidCredentials
 from identity.events import MFACodeVerificationFailed, UserReauthenticated
 from identity.models import AuthSession, User
-from identity.services import lockout, mfa
+from identity.services import lockout, mfa, passkeys
 from identity.services.login import Attempt, failed, password_failed
+from identity.services.passkey_login import PasskeyRefused
 from identity_project.eventbus.publisher import publish
 
 DOOR = "reauthentication"
@@ -41,17 +44,21 @@ class _Outcome:
     error: IdentityError | None = None
 
 
-def session_reauthenticate(*, proof: Proof, password: str | None = None, code: str | None = None) -> str:
-    """Exactly one of `password` and `code`; the method that proved it (password, totp, email,
-    static), or the error, raised once the failure is committed."""
-    outcome = _reauthenticate(proof, password=password, code=code)
+def session_reauthenticate(
+    *, proof: Proof, password: str | None = None, code: str | None = None, credential: dict | None = None
+) -> str:
+    """Exactly one of `password`, `code` and `credential`; the method that proved it (password,
+    totp, email, static, webauthn), or the error, raised once the failure is committed."""
+    outcome = _reauthenticate(proof, password=password, code=code, credential=credential)
     if outcome.error is not None:
         raise outcome.error
     return outcome.method
 
 
 @transaction.atomic
-def _reauthenticate(proof: Proof, *, password: str | None, code: str | None) -> _Outcome:
+def _reauthenticate(
+    proof: Proof, *, password: str | None, code: str | None, credential: dict | None
+) -> _Outcome:
     now = timezone.now()
     user = account_for_update(proof.session)
     if password is not None:
@@ -59,6 +66,13 @@ def _reauthenticate(proof: Proof, *, password: str | None, code: str | None) -> 
         if error is not None:
             return _Outcome(error=error)
         method = "password"
+    elif credential is not None:
+        if locked_out(user, proof.ip, now):
+            return _Outcome(error=AccountLocked())
+        if passkeys.reauthentication_accepts(user=user, credential=credential) is None:
+            _wrong_code(proof, user=user, now=now, method=passkeys.METHOD)
+            return _Outcome(error=PasskeyRefused())
+        method = passkeys.METHOD
     else:
         if locked_out(user, proof.ip, now):
             return _Outcome(error=AccountLocked())
@@ -95,11 +109,11 @@ def password_check(proof: Proof, *, user: User, password: str, now: datetime) ->
     return None
 
 
-def _wrong_code(proof: Proof, *, user: User, now: datetime) -> None:
+def _wrong_code(proof: Proof, *, user: User, now: datetime, method: str = "any") -> None:
     mfa.wrong_code_counted(user=user, ip_address=proof.ip, now=now)
     publish(
         MFACodeVerificationFailed(
-            user_id=user.id, device_id="any", method="any", context="step_up",
+            user_id=user.id, device_id="any", method=method, context="step_up",
             failure_count=lockout.second_factor_failures(user, now),
         )
     )  # fmt: skip

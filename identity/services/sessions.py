@@ -46,6 +46,7 @@ def session_start(
     user_agent: str,
     requires_mfa: bool = False,
     session_type: str = "password",
+    mfa_used: bool = False,
     device=None,
     with_tokens: bool = True,
 ) -> StartedSession:
@@ -57,6 +58,7 @@ def session_start(
         user=user,
         status=AuthSession.Status.PENDING_MFA if requires_mfa else AuthSession.Status.ACTIVE,
         session_type=session_type,
+        mfa_used=mfa_used,
         ip_address=ip_address,
         user_agent=user_agent,
         device=device,

@@ -187,9 +187,9 @@ def test_a_reauthentication_publishes_user_reauthenticated_with_its_method(alice
 @pytest.mark.parametrize(
     "body",
     [{}, {"password": PASSWORD, "code": "123456"}, {"credential": {}}],
-    ids=["nothing", "both", "a passkey, not yet"],
+    ids=["nothing", "both", "an empty credential"],
 )
-def test_a_reauthentication_takes_a_password_or_a_code(alice, body):
+def test_a_reauthentication_takes_one_proof(alice, body):
     tokens = signed_in(alice)
     since = mark()
 

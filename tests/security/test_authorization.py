@@ -16,7 +16,7 @@ import pytest
 from django.urls import URLResolver, get_resolver
 
 from identity.models import AuthSession, Device, Permission, User
-from identity.services import grants, mfa
+from identity.services import grants, mfa, passkey_enrolment
 from identity.services.accounts import user_register
 from notification.models import Notification
 from tests.identity.support import PASSWORD, api, bearer, login, mark, published_since
@@ -38,6 +38,8 @@ CLASSIFIED: dict[str, str] = {
     "api/v1/auth/password/reset/confirm": PUBLIC,
     "api/v1/auth/mfa/select": PUBLIC,
     "api/v1/auth/mfa/verify": PUBLIC,
+    "api/v1/auth/passkey/options": PUBLIC,
+    "api/v1/auth/passkey/login": PUBLIC,
     "api/schema/": PUBLIC,
     "api/docs/": PUBLIC,
     "healthz": PUBLIC,
@@ -218,6 +220,7 @@ def test_no_user_sees_or_touches_another_users_sessions_devices_mfa_devices_or_n
     )
     bob_device = Device.objects.get(user=bob)
     bob_mfa_id = mfa.mfa_device_create(user=bob, method="totp").device_id
+    bob_passkey_id = passkey_enrolment.passkey_enrol_begin(user=bob, name="bob's passkey").device_id
     Notification.objects.create(
         user_id=bob.id, event_id=uuid.uuid4(), event_type="identity.user.locked", category="security",
         title="Bob's notification", body="for bob only",
@@ -237,6 +240,10 @@ def test_no_user_sees_or_touches_another_users_sessions_devices_mfa_devices_or_n
         alice.delete(f"/api/v1/me/devices/{bob_device.id}"),
         alice.post(f"/api/v1/me/mfa/devices/{bob_mfa_id}/verify", {"code": "123456"}, format="json"),
         alice.delete(f"/api/v1/me/mfa/devices/{bob_mfa_id}"),
+        alice.post(
+            f"/api/v1/me/mfa/devices/{bob_passkey_id}/verify", {"credential": {"id": "x"}}, format="json"
+        ),
+        alice.delete(f"/api/v1/me/mfa/devices/{bob_passkey_id}"),
     ]
 
     # then none of bob's things is listed, and each is "not found", as if it did not exist
@@ -245,6 +252,7 @@ def test_no_user_sees_or_touches_another_users_sessions_devices_mfa_devices_or_n
         bob_login["session_id"],
         str(bob_device.id),
         bob_mfa_id,
+        bob_passkey_id,
         "Bob's notification",
         str(bob.id),
     ):
@@ -256,4 +264,4 @@ def test_no_user_sees_or_touches_another_users_sessions_devices_mfa_devices_or_n
     assert Device.objects.get(pk=bob_device.pk).name != "mine now"
     assert bearer(bob_login["access"]).get("/api/v1/me").status_code == 200
     bobs_mfa = bearer(bob_login["access"]).get("/api/v1/me/mfa/devices").json()
-    assert [d["device_id"] for d in bobs_mfa] == [bob_mfa_id]
+    assert [d["device_id"] for d in bobs_mfa] == [bob_mfa_id, bob_passkey_id]

@@ -15,9 +15,11 @@ from django.conf import settings
 
 from identity.services.accounts import user_register
 from identity.services.mfa import mfa_device_create
+from identity.services.passkey_enrolment import passkey_enrol_begin
 from tests.identity.support import PASSWORD, api, login
 from tests.recording.records import KINDS
 from tests.security.scanner import scan_lines, scan_records
+from tests.support.soft_authenticator import SoftAuthenticator
 
 PLANTED = {
     "a JWT": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSIsInNpZCI6IngifQ.c2lnbmF0dXJlLWJ5dGVz",
@@ -77,12 +79,16 @@ def test_nothing_the_run_produced_carries_a_secret():
     user = user_register(email="scanned@example.com", password=PASSWORD)
     tokens = login(api(), user.email).json()
     enrolment = mfa_device_create(user=user, method="totp")
+    passkey = SoftAuthenticator(origin="https://id.example.test").create(
+        passkey_enrol_begin(user=user).options
+    )
     records = settings.TEST_RECORD_DIR
     envelopes = "".join(p.read_text() for p in (records / "envelopes").glob("*"))
     assert str(user.id) in envelopes
     secrets = "".join(p.read_text() for p in (records / "secrets").glob("*"))
     totp_secret = enrolment.otpauth_uri.split("secret=")[1].split("&")[0]
     assert base64.b32decode(totp_secret + "=" * (-len(totp_secret) % 8)).hex() in secrets
+    assert passkey["response"]["attestationObject"] in secrets
     assert tokens["access"] not in envelopes
 
     # when every record of the run is scanned
