@@ -9,6 +9,6 @@ class IdentityConfig(AppConfig):
 
     def ready(self) -> None:
         from identity import consumer, mail, schema, signals  # noqa: F401
-        from identity_project.eventbus.outbound import sender
+        from identity_project.eventbus.outbound import resend
 
-        sender.register(mail.channel)
+        resend.register(mail.channel)

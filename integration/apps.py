@@ -8,13 +8,13 @@ class IntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from identity_project.eventbus.outbound import sender
+        from identity_project.eventbus.outbound import resend
         from identity_project.eventbus.pipeline import register_section
         from identity_project.scrape import register_circuits
         from integration import consumer, selectors  # noqa: F401
         from integration.services.channel import webhook
 
-        sender.register(webhook)
+        resend.register(webhook)
 
         register_section("circuits", selectors.circuit_states)
         register_circuits(selectors.circuit_states)

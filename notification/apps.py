@@ -8,7 +8,7 @@ class NotificationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from identity_project.eventbus.outbound import sender
+        from identity_project.eventbus.outbound import resend
         from notification import channels, consumer, tasks  # noqa: F401
 
-        sender.register(channels.email)
+        resend.register(channels.email)

@@ -11,4 +11,4 @@ class EventbusConfig(AppConfig):
 
     def ready(self) -> None:
         from identity_project.eventbus import signals  # noqa: F401
-        from identity_project.eventbus.outbound import sender  # noqa: F401 - its task and sweep
+        from identity_project.eventbus.outbound import resend  # noqa: F401 - its tasks: send and sweep

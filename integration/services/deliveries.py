@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from identity_project.eventbus.envelope import Delivered
-from identity_project.eventbus.outbound import sender
+from identity_project.eventbus.outbound import resend, sender
 from identity_project.eventbus.outbound.records import Status
 from integration import selectors
 from integration.circuit import CircuitBreaker, circuit_cache
@@ -110,7 +110,7 @@ def _drain(subscription_id: uuid.UUID) -> float | None:
 def delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send it again, with fresh retries and the same webhook-id; one in flight goes again once
     its attempt ends, never beside it."""
-    sender.redeliver(webhook, [delivery.pk])
+    resend.redeliver(webhook, [delivery.pk])
     delivery.refresh_from_db()
     return delivery
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from identity_project.eventbus import deadletters
 from identity_project.eventbus.models import DeadLetter, OutboxTask
-from identity_project.eventbus.outbound import mail, sender
+from identity_project.eventbus.outbound import mail, resend, sender
 from tests.conftest import purge_queues
 from tests.probe.models import Page
 from tests.probe.outbound import pager
@@ -118,7 +118,7 @@ def test_a_send_asked_for_while_in_flight_waits_for_that_attempt_then_goes_once_
     page = _page(peer)
     thread, result = _in_flight(page, peer)
 
-    assert sender.redeliver(pager, [page.pk]) == 1
+    assert resend.redeliver(pager, [page.pk]) == 1
     assert peer.pages == 1  # nothing sent beside the attempt in flight
     peer.release.set()
     thread.join(10)

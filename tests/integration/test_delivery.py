@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from identity.events import RoleCreated, UserRegistered
 from identity_project.eventbus.models import DeadLetter, ProcessedEvent
-from identity_project.eventbus.outbound import sender
+from identity_project.eventbus.outbound import resend
 from identity_project.eventbus.publisher import publish
 from integration import selectors, services
 from integration.consumer import integration
@@ -253,7 +253,7 @@ def test_the_sweep_sends_a_delivery_whose_message_was_lost(integration_worker, r
     )
 
     # when the periodic sweep runs
-    swept = sender.sweep()
+    swept = resend.sweep()
 
     # then the delivery is sent
     wait_for(

@@ -23,7 +23,7 @@ from identity.events import (
 from identity.models import User
 from identity_project.eventbus import deadletters, routing
 from identity_project.eventbus.models import DeadLetter, OutboxTask
-from identity_project.eventbus.outbound import sender
+from identity_project.eventbus.outbound import resend, sender
 from identity_project.eventbus.publisher import publish
 from notification import services
 from notification.consumer import notification
@@ -337,7 +337,7 @@ def test_the_sweep_sends_an_email_its_after_commit_send_never_sent(user, setting
 
     # when the periodic sweep runs, and a worker takes the send task it queued
     purge_queues()
-    swept = sender.sweep()
+    swept = resend.sweep()
     [args] = take_queued_args(routing.NOTIFICATION, "eventbus.outbound.send", every=True)
     sender.send.run(*args)
 

@@ -9,7 +9,7 @@ class ProbeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from identity_project.eventbus.outbound import sender
+        from identity_project.eventbus.outbound import resend
         from tests.probe import consumer, outbound  # noqa: F401
 
-        sender.register(outbound.pager)
+        resend.register(outbound.pager)

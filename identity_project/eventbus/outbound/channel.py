@@ -123,7 +123,7 @@ _channels: dict[str, Channel] = {}
 
 
 def add(channel: Channel) -> None:
-    """Known by name from now on (sender.register adds it, with its dead letters' replay)."""
+    """Known by name from now on (resend.register adds it, with its dead letters' replay)."""
     _channels[channel.name] = channel
 
 

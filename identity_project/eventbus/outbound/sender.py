@@ -24,7 +24,6 @@ from functools import partial
 
 import structlog
 from celery import Task, shared_task
-from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -38,26 +37,14 @@ from identity_project.eventbus.outbound.channel import (
     Channel,
     Defer,
     Outcome,
-    add,
     channel_named,
-    channels,
 )
 from identity_project.eventbus.outbound.records import OutboundRecord, Status
-from identity_project.eventbus.publisher import enqueue
 
 log = structlog.get_logger(__name__)
 
 # A message may come a little before its record's next attempt (clocks, countdown rounding).
 EARLY = dt.timedelta(seconds=2)
-# Records one sweep hands to the send task, per channel.
-SWEEP_BATCH = 500
-
-
-def register(channel: Channel) -> Channel:
-    """Known to the task and the sweep from now on, with the replay of its dead letters."""
-    add(channel)
-    deadletters.redriver(channel.name)(partial(redeliver_failed, channel))
-    return channel
 
 
 # --- starting a send ------------------------------------------------------------------------
@@ -74,13 +61,13 @@ def _send_pending(channel: Channel, where: dict[str, object]) -> None:
     pending = channel.records().filter(channel.claimable(), status=Status.PENDING, **where)
     if not channel.send_inline:
         for record in pending:
-            _schedule(channel, record, 0)
+            schedule(channel, record, 0)
         return
     for record_id in list(pending.values_list("pk", flat=True)):
         attempt(channel, record_id)
 
 
-def _schedule(channel: Channel, record: OutboundRecord, countdown: float) -> None:
+def schedule(channel: Channel, record: OutboundRecord, countdown: float) -> None:
     """A send task for later; if the broker cannot take it now, the record waits for the sweep."""
     try:
         send.apply_async(
@@ -201,7 +188,7 @@ def _conclude(
     released = {**channel.released, **_RELEASED}
     again = {"attempts": 0, "again": False, "next_attempt_at": now, "last_error": outcome.error}
     if mine.filter(again=True).update(status=Status.PENDING, **again, **released):
-        _schedule(channel, record, 0)
+        schedule(channel, record, 0)
         status = Status.PENDING
     elif outcome.ok or outcome.skipped:
         status = channel.sent_status if outcome.ok else Status.SKIPPED
@@ -226,7 +213,7 @@ def _conclude(
             **released,
         )
         if updated:
-            _schedule(channel, record, countdown)
+            schedule(channel, record, countdown)
         status = Status.PENDING if updated else "lease_lost"
     return status
 
@@ -247,37 +234,7 @@ def _give_up(channel: Channel, record: OutboundRecord, mine, outcome: Outcome, a
     return Status.FAILED
 
 
-# --- sending again --------------------------------------------------------------------------
-
-
-def redeliver(channel: Channel, record_ids: list[int]) -> int:
-    """Send these records again with fresh retries; one in flight goes again once its attempt
-    ends (never beside it). The send tasks leave through the outbox (this may run in a web
-    request: the admin, the API); returns how many were re-armed."""
-    records = channel.records().filter(pk__in=record_ids)
-    with transaction.atomic():
-        rearmed = list(records.exclude(status=Status.SENDING).select_for_update())
-        channel.model.objects.filter(pk__in=[record.pk for record in rearmed]).update(
-            status=Status.PENDING,
-            attempts=0,
-            next_attempt_at=timezone.now(),
-            last_error="",
-            sent_at=None,
-            **channel.released,
-        )
-        for record in rearmed:
-            enqueue(send, channel.name, record.pk, queue=channel.queue(record))
-        in_flight = records.filter(status=Status.SENDING).update(again=True)
-    return len(rearmed) + in_flight
-
-
-def redeliver_failed(channel: Channel, event_id: uuid.UUID) -> int:
-    """The replay of a dead letter: the event's failed records go again."""
-    failed = channel.records().filter(event_id=event_id, status=Status.FAILED)
-    return redeliver(channel, list(failed.values_list("pk", flat=True)))
-
-
-# --- the task and the sweep -----------------------------------------------------------------
+# --- the task ------------------------------------------------------------------------------
 
 
 @shared_task(
@@ -298,24 +255,3 @@ def send(task: Task, channel_name: str, record_id: int) -> None:
         raise task.retry(exc=exc, countdown=countdown, queue=queue) from exc
     if isinstance(result, float):
         raise task.retry(countdown=result, queue=queue)
-
-
-def sweep() -> int:
-    """Records whose task was lost (a broker outage, a worker killed mid-send) go to the send
-    task again: pending ones overdue for a while, sending ones whose lease ended."""
-    now = timezone.now()
-    overdue = now - dt.timedelta(seconds=settings.EVENTBUS["OUTBOUND_SWEEP_AFTER"])
-    swept = 0
-    for channel in channels():
-        lost = Q(status=Status.PENDING, next_attempt_at__lt=overdue)
-        died = Q(status=Status.SENDING, lease_until__lt=now)
-        stale = channel.records().filter(channel.claimable()).filter(lost | died)
-        for record in stale.order_by("next_attempt_at")[:SWEEP_BATCH]:
-            _schedule(channel, record, 0)
-            swept += 1
-    return swept
-
-
-@shared_task(name="eventbus.outbound.sweep", ignore_result=True)
-def sweep_task() -> int:
-    return sweep()
