@@ -229,16 +229,15 @@ class Consumer:
         """Settle the message, or send it back: its failed events for their next attempt, or the
         whole message when its outcome could not be recorded (retries.py)."""
         attempt = Attempt.of(task) if attempt is None else attempt
-        # Celery would route a retry by the task's default queue, not the lane the message came from.
-        lane = retries.lane(task, self.queue)
         try:
-            to_retry = self._settle(task, envelopes, attempt.event, lane=lane)
+            to_retry = self._settle(task, envelopes, attempt.event)
         except Exception as exc:
             # The database went away under the consumer's own writes (a failure record, a dead
             # letter), not a handler's. Raised, it would reject the message, which RabbitMQ
             # dead-letters and Redis deletes: the whole message waits the outage out instead.
             if not is_infrastructure_failure(exc):
                 raise
+            lane = retries.lane(task, self.queue)
             raise retries.wait_out_outage(
                 task, envelopes, attempt, consumer=self.name, queue=lane, exc=exc
             ) from exc
@@ -248,13 +247,11 @@ class Consumer:
             [(queue, _), *_] = self.route(retry_envelopes)
             raise retries.retry_events(task, retry_envelopes, attempt, queue=queue, exc=to_retry[0].error)
 
-    def _settle(
-        self, task: Task, envelopes: list[dict[str, Any]], attempt: int, *, lane: str
-    ) -> list[Failure]:
+    def _settle(self, task: Task, envelopes: list[dict[str, Any]], attempt: int) -> list[Failure]:
         """Apply the message's events and record what became of each; return the failures to
         retry (none on the last attempt: those are dead-lettered)."""
         if redelivery.limit_passed(task):
-            self._give_up(envelopes, queue=lane)
+            self._give_up(envelopes, queue=retries.lane(task, self.queue))
             return []
         started = time.monotonic()
         to_retry = self.process(envelopes, attempt)

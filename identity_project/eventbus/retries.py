@@ -74,9 +74,9 @@ def countdown(attempt: int) -> int:
 
 def lane(task: Task, default: str) -> str:
     """The queue the message came from (the relay sends to a queue under its own name as routing
-    key), for its retry to go back to (urgent or not). Without the delay prefix of a message
-    that was held for a countdown: a retry sent to a queue of that name would be declared anew,
-    and no worker consumes it."""
+    key), for its retry to go back to (urgent or not): Celery would route it by the task's
+    default queue. Without the delay prefix of a message that was held for a countdown: a retry
+    sent to a queue of that name would be declared anew, and no worker consumes it."""
     routing_key = (task.request.delivery_info or {}).get("routing_key")
     return _DELAY_PREFIX.sub("", routing_key, count=1) if routing_key else default
 
