@@ -9,6 +9,9 @@ Two budgets, carried in the message's kwargs (`attempt`, `outage`):
   failure nor a dead letter can be written) spends none: it is sent back with `outage` grown
   by one, for as long as the outage lasts, each wait longer than the one before up to the cap.
 
+A worker of a release before these kwargs cannot take a message sent back with them (its task
+has no such parameters): roll a deployment out to every worker before messages are sent back.
+
 Both go back with `task.retry`: a new message with a countdown, the old one acked once the new
 one is published. Not `Reject(requeue=True)`: kombu's Redis transport pushes a requeued message
 back at the head of its queue at once (a hot loop while the database is down), and RabbitMQ's
