@@ -11,7 +11,7 @@ from django.db import InterfaceError, OperationalError
 from redis.exceptions import RedisError
 
 from identity_project.eventbus import routing
-from identity_project.eventbus.consumers import backoff
+from identity_project.eventbus.retries import backoff
 from integration import services
 
 # The database or the circuits' cache unreachable: no fault of the delivery, try again later.

@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 
 from identity_project import multiproc
 from identity_project.celery import app as celery_app
 from identity_project.eventbus import routing
 from tests.support.processes import Process, start_relay, start_worker, wait_for
 from tests.support.smtp import SmtpServer, running_smtp_server
+from tests.support.tcp_proxy import TcpProxy
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -167,6 +169,17 @@ def lone_worker(transactional_db, log_dir: Path):
     process = start_worker(log_dir, relay=False)
     yield process
     process.stop()
+
+
+@pytest.fixture
+def postgresql_proxy(transactional_db):
+    """A TCP proxy to this run's PostgreSQL, for the processes a test cuts off from it
+    (`database_url(host="127.0.0.1", port=proxy.port)`); the shared server is never stopped. Closed
+    at the end, whatever the test did to it."""
+    database = connection.settings_dict
+    proxy = TcpProxy(database["HOST"] or "127.0.0.1", int(database["PORT"] or 5432))
+    yield proxy
+    proxy.close()
 
 
 @pytest.fixture

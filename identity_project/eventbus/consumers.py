@@ -22,6 +22,8 @@ per message) unless one of them fails, when each is applied again in its own. Fa
 PermanentError or an invalid envelope is dead-lettered at once; anything else is retried with
 exponential backoff and jitter, up to the consumer's max_retries, then dead-lettered. A batch that
 fails for a reason other than the infrastructure is split in halves until the bad event is isolated.
+A message whose outcome cannot be recorded (the database is unreachable) goes back to its queue
+until it can be, without spending its events' retries (retries.py).
 
 While an event is handled, structlog's context names it (correlation_id, event_id, event_type,
 consumer, attempt): every log line, the handler's and Celery's own, carries them.
@@ -30,7 +32,6 @@ consumer, attempt): every log line, the handler's and Celery's own, carries them
 from __future__ import annotations
 
 import contextlib
-import random
 import time
 import traceback
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -44,13 +45,14 @@ from django.conf import settings
 from django.db import transaction
 
 from identity_project.celery import app
-from identity_project.eventbus import deadletters, redelivery, wire
+from identity_project.eventbus import deadletters, redelivery, retries, wire
 from identity_project.eventbus.catalog import Event, registry
 from identity_project.eventbus.context import SYSTEM, event_context
 from identity_project.eventbus.envelope import Delivered, EnvelopeInvalid, decode
 from identity_project.eventbus.errors import is_infrastructure_failure, is_permanent
 from identity_project.eventbus.idempotency import claim
 from identity_project.eventbus.models import DeadLetter, DeliveryFailure
+from identity_project.eventbus.retries import Attempt
 from identity_project.metrics import ConsumerMetrics
 
 log = structlog.get_logger(__name__)
@@ -104,18 +106,6 @@ class Failure:
     delivered: Delivered
     error: BaseException
     traceback: str
-
-
-def backoff(attempt: int, *, factor: float, maximum: float) -> int:
-    """Seconds before retry number `attempt + 1`: exponential, with jitter, in whole seconds.
-
-    base = factor * 2**attempt; the delay is uniform in [base, 2 * base), capped at `maximum`,
-    truncated to whole seconds (RabbitMQ's native delayed delivery counts in seconds) and at
-    least 1. Unlike Celery's retry_jitter (uniform in [0, base]) a retry never comes back at
-    once, and with factor >= 1 each wait is longer than the one before."""
-    base = factor * 2**attempt
-    # Jitter spreads retries; it guards nothing, so a non-cryptographic generator is right.
-    return max(1, int(min(maximum, base + random.uniform(0, base))))  # nosec B311
 
 
 class Consumer:
@@ -227,28 +217,43 @@ class Consumer:
             ignore_result=True,
             serializer=wire.SERIALIZER,
         )
-        def consume(task: Task, envelopes: list[dict[str, Any]]) -> None:
-            consumer.consume(task, envelopes)
+        def consume(
+            task: Task, envelopes: list[dict[str, Any]], attempt: int | None = None, outage: int = 0
+        ) -> None:
+            consumer.consume(task, envelopes, Attempt.of(task, attempt, outage))
 
         return consume
 
-    def consume(self, task: Task, envelopes: list[dict[str, Any]]) -> None:
-        attempt = task.request.retries
-        if redelivery.limit_passed(task):
-            self._give_up(envelopes, queue=(task.request.delivery_info or {}).get("routing_key"))
-            return
-        started = time.monotonic()
+    def consume(self, task: Task, envelopes: list[dict[str, Any]], attempt: Attempt | None = None) -> None:
+        """Settle the message, or send it back: its failed events for their next attempt, or the
+        whole message when its outcome could not be recorded (retries.py)."""
+        attempt = Attempt.of(task) if attempt is None else attempt
         try:
-            to_retry = self.process(envelopes, attempt)
+            to_retry = self._settle(task, envelopes, attempt.event)
         except Exception as exc:
             # The database went away under the consumer's own writes (a failure record, a dead
             # letter), not a handler's. Raised, it would reject the message, which RabbitMQ
-            # dead-letters and Redis drops: the whole message is tried again (each event is
-            # idempotent), on the lane it came from.
-            if not is_infrastructure_failure(exc) or attempt >= self.max_retries:
+            # dead-letters and Redis deletes: the whole message waits the outage out instead.
+            if not is_infrastructure_failure(exc):
                 raise
-            queue = (task.request.delivery_info or {}).get("routing_key") or self.queue
-            raise task.retry(countdown=self._countdown(attempt), exc=exc, queue=queue) from exc
+            lane = retries.lane(task, self.queue)
+            raise retries.wait_out_outage(
+                task, envelopes, attempt, consumer=self.name, queue=lane, exc=exc
+            ) from exc
+        if to_retry:
+            self.metrics.retried.inc(len(to_retry))
+            retry_envelopes = [f.delivered.published for f in to_retry]
+            [(queue, _), *_] = self.route(retry_envelopes)
+            raise retries.retry_events(task, retry_envelopes, attempt, queue=queue, exc=to_retry[0].error)
+
+    def _settle(self, task: Task, envelopes: list[dict[str, Any]], attempt: int) -> list[Failure]:
+        """Apply the message's events and record what became of each; return the failures to
+        retry (none on the last attempt: those are dead-lettered)."""
+        if redelivery.limit_passed(task):
+            self._give_up(envelopes, queue=retries.lane(task, self.queue))
+            return []
+        started = time.monotonic()
+        to_retry = self.process(envelopes, attempt)
         log.info(
             "consumer.batch_done",
             consumer=self.name,
@@ -257,32 +262,18 @@ class Consumer:
             attempt=attempt,
             duration_ms=round((time.monotonic() - started) * 1000, 2),
         )
-        if not to_retry:
-            return
-        if attempt >= self.max_retries:
+        if to_retry and attempt >= self.max_retries:
             for failure in to_retry:
                 self.dead_letter(failure, DeadLetter.Reason.RETRIES_EXHAUSTED, attempts=attempt + 1)
-            return
-        self.metrics.retried.inc(len(to_retry))
-        countdown = self._countdown(attempt)
-        retry_envelopes = [f.delivered.published for f in to_retry]
-        # Name the queue: a retry must go back to the lane it came from (urgent or not), and
-        # Celery would otherwise route it by the task's default.
-        [(queue, _), *_] = self.route(retry_envelopes)
-        raise task.retry(args=(retry_envelopes,), countdown=countdown, exc=to_retry[0].error, queue=queue)
+            return []
+        return to_retry
 
-    @staticmethod
-    def _countdown(attempt: int) -> int:
-        return backoff(
-            attempt, factor=settings.EVENTBUS["BACKOFF_FACTOR"], maximum=settings.EVENTBUS["BACKOFF_MAX"]
-        )
-
-    def _give_up(self, envelopes: list[dict[str, Any]], *, queue: str | None) -> None:
+    def _give_up(self, envelopes: list[dict[str, Any]], *, queue: str) -> None:
         """On a broker without a delivery limit (Redis), what RabbitMQ's limit and drain do."""
         limit = settings.EVENTBUS["DELIVERY_LIMIT"]
         deadletters.give_up(
             consumer=self.name,
-            queue=queue or self.queue,
+            queue=queue,
             envelopes=envelopes,
             deliveries=limit + 2,
             error=f"delivered {limit + 2} times: it killed or stalled its worker each time",
@@ -474,15 +465,16 @@ def _consumer_of_task(task: Task) -> Consumer | None:
 
 
 @signals.task_prerun.connect
-def _bind_message_log_context(task: Task, args: tuple = (), **_: object) -> None:
+def _bind_message_log_context(task: Task, args: tuple = (), kwargs: dict | None = None, **_: object) -> None:
     consumer = _consumer_of_task(task)
     if consumer is None:
         return
+    attempt = Attempt.of(task, **(kwargs or {})).event
     envelopes = args[0] if args and isinstance(args[0], list) else []
     if len(envelopes) == 1 and isinstance(envelopes[0], dict):
-        structlog.contextvars.bind_contextvars(**consumer.log_fields(envelopes[0], task.request.retries))
+        structlog.contextvars.bind_contextvars(**consumer.log_fields(envelopes[0], attempt))
     else:
-        structlog.contextvars.bind_contextvars(consumer=consumer.name, attempt=task.request.retries)
+        structlog.contextvars.bind_contextvars(consumer=consumer.name, attempt=attempt)
 
 
 @signals.task_postrun.connect

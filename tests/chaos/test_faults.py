@@ -8,8 +8,10 @@ injects its fault mid-burst, heals it, waits for the pipeline to drain and recon
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
+import time
 import uuid
 
 import pytest
@@ -21,12 +23,19 @@ from identity_project.eventbus import consumers, routing
 from identity_project.eventbus.models import DeadLetter
 from identity_project.eventbus.publisher import publish
 from integration.models import WebhookAttempt
-from tests.chaos.conftest import CHAOS_EVENTS, CHAOS_LOGINS, DRAIN_TIMEOUT, PIPELINE_CONNECTIONS, Pipeline
+from tests.chaos.conftest import (
+    CHAOS_EVENTS,
+    CHAOS_LOGINS,
+    CHAOS_PG_OUTAGE,
+    DRAIN_TIMEOUT,
+    PIPELINE_CONNECTIONS,
+    Pipeline,
+)
 from tests.chaos.load import Burst, register_users
 from tests.chaos.reconcile import settle
 from tests.probe.events import ProbeRequested
 from tests.support import ledger
-from tests.support.processes import wait_for
+from tests.support.processes import database_url, wait_for
 from tests.support.rabbitmq_node import RabbitMQNode
 
 pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
@@ -99,6 +108,49 @@ def test_postgresql_connections_of_the_pipeline_dropped_during_the_burst(pipelin
 
     settle("pg_terminate_backend", receiver=receiver, explained={}, timeout=DRAIN_TIMEOUT)
     assert terminated > 0
+
+
+# Retries short enough that the outage outlasts them many times over; the waits stay below
+# the tests' Redis visibility timeout (20 s), as production's stay below Redis's hour.
+OUTAGE_RETRIES = {"EVENTBUS_MAX_RETRIES": "3", "EVENTBUS_BACKOFF_MAX": "4"}
+
+
+def _sent_back_beyond_the_retries(worker_log: str) -> int:
+    """Send-backs of messages whose outcome could not be recorded, past the events' own retries."""
+    return sum(
+        1
+        for line in worker_log.splitlines()
+        if '"consumer.outcome_not_recorded"' in line
+        and json.loads(line)["outage"] > int(OUTAGE_RETRIES["EVENTBUS_MAX_RETRIES"])
+    )
+
+
+def test_postgresql_unreachable_for_longer_than_the_retries_during_a_drain(
+    transactional_db, log_dir, receiver, users, postgresql_proxy
+):
+    # given the workers reaching PostgreSQL through a proxy; the relay keeps its own connection,
+    # so it fills the queues throughout the outage and deletes what it sent from the outbox
+    running = Pipeline(log_dir, **OUTAGE_RETRIES)
+    try:
+        worker = running.start_worker(DATABASE_URL=database_url(host="127.0.0.1", port=postgresql_proxy.port))
+        running.start_relay()
+        running.wait_connected()
+        burst = Burst(events=CHAOS_EVENTS, users=users)
+        burst.start()
+
+        # when the proxy refuses and cuts every connection at a third of the burst, for longer
+        # than the retries (CHAOS_PG_OUTAGE), and then lets them through again
+        burst.wait_until(1 / 3)
+        postgresql_proxy.cut()
+        time.sleep(CHAOS_PG_OUTAGE)
+        postgresql_proxy.restore()
+        burst.finish()
+
+        # then every event is accounted for, and messages did wait beyond their retries
+        settle("PostgreSQL unreachable", receiver=receiver, explained={}, timeout=DRAIN_TIMEOUT)
+        assert _sent_back_beyond_the_retries(worker.log()) > 0
+    finally:
+        running.stop()
 
 
 def test_relays_killed_and_restarted_and_two_at_once(transactional_db, log_dir, receiver, users):

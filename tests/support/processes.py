@@ -31,14 +31,18 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
 
 
+def database_url(*, host: str | None = None, port: int | None = None) -> str:
+    """This run's test database, or the same database through another address (a TcpProxy)."""
+    database = connection.settings_dict
+    address = f"{host or database['HOST']}:{port or database['PORT']}"
+    return f"postgres://{database['USER']}@{address}/{database['NAME']}"
+
+
 def service_env(**overrides: str) -> dict[str, str]:
     """The environment of a child process: the test settings, pointed at this run's test database."""
     env = dict(os.environ)
-    database = connection.settings_dict
     env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
-    env["DATABASE_URL"] = (
-        f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    )
+    env["DATABASE_URL"] = database_url()
     env.update(overrides)
     return env
 

@@ -29,7 +29,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from identity_project.eventbus import deadletters
-from identity_project.eventbus.consumers import backoff
 from identity_project.eventbus.models import DeadLetter
 from identity_project.eventbus.outbound.channel import (
     SEND,
@@ -40,6 +39,7 @@ from identity_project.eventbus.outbound.channel import (
     channel_named,
 )
 from identity_project.eventbus.outbound.records import OutboundRecord, Status
+from identity_project.eventbus.retries import backoff
 
 log = structlog.get_logger(__name__)
 
