@@ -75,11 +75,12 @@ def countdown(attempt: int) -> int:
     return backoff(attempt, factor=settings.EVENTBUS["BACKOFF_FACTOR"], maximum=longest_wait())
 
 
-def lane(task: Task, default: str) -> str:
+def lane(task: Task, default: str | None) -> str | None:
     """The queue the message came from (the relay sends to a queue under its own name as routing
     key), for its retry to go back to (urgent or not): Celery would route it by the task's
     default queue. Without the delay prefix of a message that was held for a countdown: a retry
-    sent to a queue of that name would be declared anew, and no worker consumes it."""
+    sent to a queue of that name would be declared anew, and no worker consumes it. `default`:
+    for a message that came from no queue (a task run in the caller's process)."""
     routing_key = (task.request.delivery_info or {}).get("routing_key")
     return _DELAY_PREFIX.sub("", routing_key, count=1) if routing_key else default
 

@@ -5,12 +5,14 @@ dead-lettered and replayed; and an SMTP server that trickles is cut at the deadl
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import threading
 import uuid
 
+import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from identity_project.eventbus import deadletters
@@ -20,6 +22,7 @@ from tests.conftest import purge_queues
 from tests.probe.models import Page
 from tests.probe.outbound import pager
 from tests.support.http_receiver import LoopbackReceiver
+from tests.support.processes import wait_for
 from tests.support.queues import take_queued_args
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -129,6 +132,53 @@ def test_a_send_asked_for_while_in_flight_waits_for_that_attempt_then_goes_once_
     sender.send.run(*args)
     page.refresh_from_db()
     assert (peer.pages, page.status, page.attempts_made.count()) == (2, "sent", 2)
+
+
+def _drop_this_connection() -> None:
+    """What pg_terminate_backend does to a worker: its connection dies, from another session."""
+    pid = connection.connection.info.backend_pid
+    with psycopg.connect(**_other_session()) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def _other_session() -> dict:
+    settings = connection.settings_dict
+    return {
+        "host": settings["HOST"],
+        "port": settings["PORT"],
+        "user": settings["USER"],
+        "dbname": settings["NAME"],
+    }
+
+
+def test_a_record_whose_connection_dies_at_commit_still_gets_a_send_task(peer):
+    # given a record committed with its send, and the worker's connection killed right at commit
+    purge_queues()
+    with transaction.atomic():
+        transaction.on_commit(_drop_this_connection)
+        page = _page(peer)
+        sender.send_after_commit(pager, pk=page.pk)
+    connection.close()
+
+    # then the record is not left to the sweep: a send task carries it, and it is sent
+    assert take_queued_args("probe", "eventbus.outbound.send", every=True) == [["probe.pager", page.pk]]
+    sender.send.run("probe.pager", page.pk)
+    page.refresh_from_db()
+    assert (page.status, peer.pages) == ("sent", 1)
+
+
+def test_a_send_task_that_waits_for_a_lease_twice_comes_back_to_its_queue(peer, worker):
+    # given a record in flight under a lease that ends in a few seconds (its attempt died)
+    page = _page(peer)
+    lease_until = timezone.now() + dt.timedelta(seconds=3)
+    Page.objects.filter(pk=page.pk).update(status="sending", claim=uuid.uuid4(), lease_until=lease_until)
+
+    # when its send task comes through the broker's delay (a retry) and finds the lease still held
+    sender.send.apply_async(args=("probe.pager", page.pk), queue="probe", countdown=1)
+
+    # then the task waits out the lease on its own queue, not on one named after the delay
+    wait_for(lambda: Page.objects.get(pk=page.pk).status == "sent", timeout=30, what="the page sent")
+    assert peer.pages == 1
 
 
 def test_spent_retries_are_dead_lettered_under_the_channel_name_and_the_replay_sends_again(peer, monkeypatch):

@@ -39,7 +39,7 @@ from identity_project.eventbus.outbound.channel import (
     channel_named,
 )
 from identity_project.eventbus.outbound.records import OutboundRecord, Status
-from identity_project.eventbus.retries import backoff
+from identity_project.eventbus.retries import backoff, lane
 
 log = structlog.get_logger(__name__)
 
@@ -51,20 +51,27 @@ EARLY = dt.timedelta(seconds=2)
 
 
 def send_after_commit(channel: Channel, **where: object) -> None:
-    """In a worker: once the transaction commits, send the channel's pending records matching
+    """In a worker's transaction: once it commits, send the channel's pending records matching
     `where` (an event's), here, without another trip through the broker; or, for a channel
-    that does not send inline, give each to a send task."""
-    transaction.on_commit(partial(_send_pending, channel, where), robust=True)
+    that does not send inline, give each to a send task.
+
+    The records are read now, inside the transaction: after commit the database may be gone
+    (a dropped connection), and a record nobody was told about would wait for the sweep."""
+    pending = list(channel.records().filter(channel.claimable(), status=Status.PENDING, **where))
+    if pending:
+        transaction.on_commit(partial(_send_pending, channel, pending), robust=True)
 
 
-def _send_pending(channel: Channel, where: dict[str, object]) -> None:
-    pending = channel.records().filter(channel.claimable(), status=Status.PENDING, **where)
-    if not channel.send_inline:
-        for record in pending:
+def _send_pending(channel: Channel, pending: list[OutboundRecord]) -> None:
+    for record in pending:
+        if not channel.send_inline:
             schedule(channel, record, 0)
-        return
-    for record_id in list(pending.values_list("pk", flat=True)):
-        attempt(channel, record_id)
+            continue
+        try:
+            attempt(channel, record.pk)
+        except (OperationalError, InterfaceError) as exc:  # the database: a send task retries
+            log.warning("outbound.inline_failed", channel=channel.name, record_id=record.pk, error=repr(exc))
+            schedule(channel, record, 0)
 
 
 def schedule(channel: Channel, record: OutboundRecord, countdown: float) -> None:
@@ -247,7 +254,7 @@ def _give_up(channel: Channel, record: OutboundRecord, mine, outcome: Outcome, a
 )
 def send(task: Task, channel_name: str, record_id: int) -> None:
     channel = channel_named(channel_name)
-    queue = (task.request.delivery_info or {}).get("routing_key")
+    queue = lane(task, default=None)
     try:
         result = attempt(channel, record_id)
     except (OperationalError, InterfaceError) as exc:  # the database, not the record: later
