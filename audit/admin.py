@@ -10,6 +10,7 @@ from django.utils.html import format_html
 
 from audit.models import AuditChainHead, AuditCheckpoint, AuditEntry, AuditExport, AuditRetentionRun
 from audit.selectors import security_incidents
+from identity_project.eventbus.admin import SweepRunAdmin
 from identity_project.eventbus.catalog import registry
 
 
@@ -83,12 +84,6 @@ class AuditExportAdmin(ReadOnlyAdmin):
     list_filter = ("format", "created_at")
 
 
-@admin.register(AuditRetentionRun)
-class AuditRetentionRunAdmin(ReadOnlyAdmin):
-    list_display = ("started_at", "finished_at", "status", "outcome", "error")
-    list_filter = ("status",)
-
-
 @admin.register(AuditCheckpoint)
 class AuditCheckpointAdmin(ReadOnlyAdmin):
     list_display = ("category", "first_id", "last_id", "count", "last_hash", "archive_path", "created_at")
@@ -98,3 +93,6 @@ class AuditCheckpointAdmin(ReadOnlyAdmin):
 @admin.register(AuditChainHead)
 class AuditChainHeadAdmin(ReadOnlyAdmin):
     list_display = ("category", "last_id", "count", "last_hash", "updated_at")
+
+
+admin.site.register(AuditRetentionRun, SweepRunAdmin)

@@ -5,6 +5,8 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from identity_project.eventbus.models import SweepRun
+
 
 class AuditEntryImmutable(Exception):
     """Audit entries are never changed or removed through the ORM (retention uses its own SQL)."""
@@ -132,25 +134,11 @@ class AuditExport(models.Model):
         return f"export {self.id} ({self.row_count} rows, {self.format})"
 
 
-class AuditRetentionRun(models.Model):
+class AuditRetentionRun(SweepRun):
     """One run of the retention task: what it archived and removed, per category, and how it ended."""
 
-    class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
-    outcome = models.JSONField(default=dict)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-started_at"]
-
-    def __str__(self) -> str:
-        return f"retention {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+    class Meta(SweepRun.Meta):
+        pass
 
 
 class AuditCheckpoint(models.Model):

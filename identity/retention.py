@@ -21,7 +21,6 @@ can need any more; the run is recorded (RetentionRun) and listed in the admin.
 
 from __future__ import annotations
 
-import functools
 from datetime import timedelta
 
 from celery import shared_task
@@ -30,7 +29,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from identity.models import AuthSession, LoginAttempt, MFAChallenge, RefreshToken, RetentionRun, User
-from identity_project.eventbus.retention import delete_in_batches, sweep_run
+from identity_project.eventbus.retention import purge, sweep_run
 
 
 def _days(table: str) -> timedelta:
@@ -84,10 +83,7 @@ def retention_apply(*, now=None) -> RetentionRun:
     """Apply every table's retention once, in batches of IDENTITY_RETENTION_BATCH."""
     now = now or timezone.now()
     batch = settings.IDENTITY["RETENTION_BATCH"]
-    steps = {
-        name: functools.partial(delete_in_batches, queryset, batch=batch)
-        for name, queryset in expired(now).items()
-    }
+    steps = {name: purge(queryset, batch=batch) for name, queryset in expired(now).items()}
     return sweep_run(RetentionRun, steps, now=now)
 
 

@@ -15,14 +15,13 @@ E-mail deliveries are not swept here: their lifecycle belongs to the outbound me
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from identity_project.celery import app
-from identity_project.eventbus.retention import delete_in_batches, sweep_run
+from identity_project.eventbus.retention import purge, sweep_run
 from notification.models import DedupeMark, Gate, Notification, NotificationRule, RetentionRun
 
 
@@ -50,10 +49,7 @@ def retention_apply(*, now=None) -> RetentionRun:
     """Apply every table's retention once, in batches of NOTIFICATION_RETENTION_BATCH."""
     now = now or timezone.now()
     batch = settings.NOTIFICATION["RETENTION_BATCH"]
-    steps = {
-        name: functools.partial(delete_in_batches, queryset, batch=batch)
-        for name, queryset in expired(now).items()
-    }
+    steps = {name: purge(queryset, batch=batch) for name, queryset in expired(now).items()}
     return sweep_run(RetentionRun, steps, now=now)
 
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -16,7 +17,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import structlog
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -25,8 +25,7 @@ from audit import chain
 from audit.models import AuditCheckpoint, AuditEntry, AuditRetentionRun
 from audit.selectors import Verification, chain_head_before
 from audit.services.exports import entry_records
-
-log = structlog.get_logger(__name__)
+from identity_project.eventbus.retention import sweep_run
 
 
 class RetentionRefused(Exception):
@@ -98,7 +97,7 @@ def _remove_batch(checkpoint: AuditCheckpoint, upto: int) -> int:
     return len(rows)
 
 
-def _expire(run: AuditRetentionRun, category: str, days: int, now) -> dict[str, Any]:
+def _expire(run: AuditRetentionRun, *, category: str, days: int, now) -> dict[str, Any]:
     last_id = _expired_last_id(category, now - timedelta(days=days))
     if last_id is None:
         return {"archived": 0, "removed": 0}
@@ -122,20 +121,11 @@ def _expire(run: AuditRetentionRun, category: str, days: int, now) -> dict[str, 
 
 
 def retention_apply(*, now=None) -> AuditRetentionRun:
-    """Expire every category of settings.AUDIT["RETENTION_DAYS"]; the run records the outcome."""
+    """Expire every category of settings.AUDIT["RETENTION_DAYS"]; the run records the outcome
+    (a failure is kept on the run, for the admin; the next run starts over where it stopped)."""
     now = now or timezone.now()
-    run = AuditRetentionRun.objects.create(started_at=now)
-    try:
-        for category, days in settings.AUDIT["RETENTION_DAYS"].items():
-            run.outcome[category] = _expire(run, category, days, now)
-            run.save(update_fields=["outcome"])
-    except Exception as exc:
-        # Recorded on the run and visible in the admin; the next run starts over where this one stopped.
-        log.exception("audit.retention_failed", run_id=run.pk)
-        run.status, run.error = AuditRetentionRun.Status.FAILED, repr(exc)
-    else:
-        run.status = AuditRetentionRun.Status.SUCCEEDED
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "error", "finished_at"])
-    log.info("audit.retention_done", run_id=run.pk, status=run.status, outcome=run.outcome)
-    return run
+    steps = {
+        category: functools.partial(_expire, category=category, days=days, now=now)
+        for category, days in settings.AUDIT["RETENTION_DAYS"].items()
+    }
+    return sweep_run(AuditRetentionRun, steps, now=now)

@@ -58,8 +58,8 @@ class OutboxEventAdmin(admin.ModelAdmin):
 
 
 class SweepRunAdmin(admin.ModelAdmin):
-    """The runs of an app's retention sweep, the last first, read-only (as audit's retention runs
-    are): each app registers its concrete SweepRun table with this."""
+    """The runs of an app's retention sweep, the last first, read-only: each app registers its
+    concrete SweepRun table with this."""
 
     list_display = ("started_at", "finished_at", "status", "outcome", "error")
     list_filter = ("status",)

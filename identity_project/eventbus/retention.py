@@ -3,7 +3,8 @@
 `delete_in_batches` is the one way the platform removes old rows: every app's retention sweep
 (identity's, notification's, this layer's own) goes through it, so none of them holds a table or
 a long transaction. `sweep_run` runs an app's steps and records the run on that app's concrete
-`SweepRun` table, which its admin lists (the last run first), as audit's retention runs are.
+`SweepRun` table, which its admin lists (the last run first); audit's retention, which archives
+and checkpoints before it removes, records its runs the same way.
 
 Idempotency keys are kept much longer than any redelivery or replay could come (a key removed
 too early lets a late duplicate apply twice). The outbox needs no trimming (the relay deletes what
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import structlog
 from django.conf import settings
@@ -47,15 +48,23 @@ def delete_in_batches(queryset: models.QuerySet, *, batch: int = BATCH) -> Purge
         batches += 1
 
 
-def sweep_run(record: type[SweepRun], steps: dict[str, Callable[[], Purged]], *, now) -> SweepRun:
-    """Run each step (a table's purge) and record what it removed, in how many batches, on a new
-    row of `record`; a failing step ends the run as failed, the error kept for the admin, and the
-    next run starts over (what was removed stays removed)."""
+Step = Callable[[SweepRun], "Purged | dict[str, Any]"]
+
+
+def purge(queryset: models.QuerySet, *, batch: int = BATCH) -> Step:
+    """A sweep step that deletes what `queryset` selects, in batches."""
+    return lambda run: delete_in_batches(queryset, batch=batch)
+
+
+def sweep_run(record: type[SweepRun], steps: dict[str, Step], *, now) -> SweepRun:
+    """Run each step (a table's purge, or any step given the run) and record what it did on a
+    new row of `record`; a failing step ends the run as failed, the error kept for the admin,
+    and the next run starts over (what was removed stays removed)."""
     run = record.objects.create(started_at=now)
     try:
         for name, step in steps.items():
-            purged = step()
-            run.outcome[name] = {"removed": purged.removed, "batches": purged.batches}
+            done = step(run)
+            run.outcome[name] = done._asdict() if isinstance(done, Purged) else done
             run.save(update_fields=["outcome"])
     except Exception as exc:
         log.exception("retention.failed", table=record._meta.label, run_id=run.pk)

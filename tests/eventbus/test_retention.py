@@ -12,7 +12,7 @@ from identity import events
 from identity.models import RetentionRun
 from identity_project.eventbus.models import OutboxEvent, ProcessedEvent
 from identity_project.eventbus.publisher import publish
-from identity_project.eventbus.retention import Purged, delete_in_batches, purge_history, sweep_run
+from identity_project.eventbus.retention import Purged, purge, purge_history, sweep_run
 
 pytestmark = pytest.mark.django_db
 
@@ -41,11 +41,11 @@ def test_a_sweep_run_records_each_table_and_a_failing_step_ends_it_as_failed():
         for _ in range(3)
     )
 
-    def broken() -> Purged:
+    def broken(run) -> Purged:
         raise RuntimeError("the table is gone")
 
     steps = {
-        "processed": lambda: delete_in_batches(ProcessedEvent.objects.order_by("processed_at"), batch=2),
+        "processed": purge(ProcessedEvent.objects.order_by("processed_at"), batch=2),
         "broken": broken,
     }
 
