@@ -37,13 +37,7 @@ class IdentityMailChannel(Channel):
     attempt_model = OutgoingMailAttempt
 
     def policy(self) -> RetryPolicy:
-        config = settings.IDENTITY
-        return RetryPolicy(
-            max_attempts=config["MAIL_MAX_ATTEMPTS"],
-            backoff_factor=config["MAIL_BACKOFF_FACTOR"],
-            backoff_max=config["MAIL_BACKOFF_MAX"],
-            deadline=config["MAIL_DEADLINE"],
-        )
+        return RetryPolicy.configured(settings.IDENTITY, "MAIL_")
 
     def queue(self, record: OutgoingMail) -> str:
         return routing.IDENTITY

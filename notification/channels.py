@@ -24,13 +24,7 @@ class EmailChannel(Channel):
     attempt_model = DeliveryAttempt
 
     def policy(self) -> RetryPolicy:
-        config = settings.NOTIFICATION
-        return RetryPolicy(
-            max_attempts=config["SEND_MAX_ATTEMPTS"],
-            backoff_factor=config["SEND_BACKOFF_FACTOR"],
-            backoff_max=config["SEND_BACKOFF_MAX"],
-            deadline=config["SEND_DEADLINE"],
-        )
+        return RetryPolicy.configured(settings.NOTIFICATION, "SEND_")
 
     def queue(self, record: Delivery) -> str:
         return routing.NOTIFICATION_URGENT if record.urgent else routing.NOTIFICATION

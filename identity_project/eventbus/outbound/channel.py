@@ -27,6 +27,17 @@ class RetryPolicy:
     backoff_max: float
     deadline: float  # seconds one attempt may take, all of it: connecting, sending, the answer
 
+    @classmethod
+    def configured(cls, config: dict[str, Any], prefix: str) -> RetryPolicy:
+        """From an app's settings dict: `{prefix}MAX_ATTEMPTS`, `_BACKOFF_FACTOR`, `_BACKOFF_MAX`
+        and `_DEADLINE`, read when asked (a test's override applies at once)."""
+        return cls(
+            max_attempts=config[f"{prefix}MAX_ATTEMPTS"],
+            backoff_factor=config[f"{prefix}BACKOFF_FACTOR"],
+            backoff_max=config[f"{prefix}BACKOFF_MAX"],
+            deadline=config[f"{prefix}DEADLINE"],
+        )
+
     @property
     def lease(self) -> float:
         return self.deadline + LEASE_MARGIN
