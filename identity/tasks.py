@@ -1,27 +1,8 @@
-"""Identity's tasks (identity queue): the reset lookup, and the periodic sweeps."""
+"""Identity's periodic sweeps (the beat schedule names them)."""
 
 from celery import shared_task
 
-from identity.services import compliance, grants, ip_rules, lockout, passwords, roles, sessions
-from identity_project.eventbus.context import ANONYMOUS, event_context
-from identity_project.eventbus.errors import TransientError
-
-
-@shared_task(
-    name="identity.password_reset_request",
-    # Kept until done, retried when the database hiccups: it leads to a mail.
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(TransientError, OSError),
-    retry_backoff=True,
-    max_retries=5,
-    ignore_result=True,
-)
-def password_reset_request(email: str, ip_address: str, correlation_id: str) -> None:
-    """A reset asked for through the API, looked up here (passwords.password_reset_ask says why);
-    its event keeps the request's correlation id."""
-    with event_context(correlation_id=correlation_id, actor=ANONYMOUS):
-        passwords.password_reset_request(email=email, ip_address=ip_address)
+from identity.services import compliance, grants, ip_rules, lockout, roles, sessions
 
 
 @shared_task(name="identity.expire_sessions", ignore_result=True)

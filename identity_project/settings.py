@@ -374,8 +374,16 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Task modules beside the apps' `tasks` (which autodiscovery finds): the retention sweeps.
-CELERY_IMPORTS = ("identity.retention", "notification.retention")
+# Task modules besides the apps' `tasks` (which autodiscovery finds): a task sits beside the
+# function it runs, and whoever starts it imports it from there.
+CELERY_IMPORTS = (
+    "audit.services.exports",
+    "audit.services.retention",
+    "identity.retention",
+    "identity.services.passwords",
+    "integration.services.resume",
+    "notification.retention",
+)
 CELERY_BEAT_SCHEDULE = {
     "eventbus-drain-dead-letter-queues": {
         "task": "eventbus.drain_dead_letter_queues",

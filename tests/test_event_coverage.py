@@ -18,8 +18,8 @@ from identity import events, reset_tokens
 from identity.models import AuthSession, Permission, Role, User
 from identity.services import grants as grants_service
 from identity.services import roles as roles_service
+from identity.services.passwords import password_reset_lookup
 from identity.services.sessions import sessions_expire_due
-from identity.tasks import password_reset_request
 from identity_project.eventbus.catalog import registry
 from identity_project.eventbus.consumers import all_consumers, get_consumer
 from identity_project.eventbus.context import new_correlation_id
@@ -103,7 +103,7 @@ def drive_accounts_and_sessions(admin) -> None:
 
     assert client.post("/api/v1/auth/password/reset", {"email": user.email}).status_code == 202
     # the task body, as the identity worker runs it: the lookup and the event happen there
-    password_reset_request(user.email, "198.51.100.1", new_correlation_id())
+    password_reset_lookup(user.email, "198.51.100.1", new_correlation_id())
     user.refresh_from_db()  # the token hashes the current password: the one the mail would carry
     reset = client.post(
         "/api/v1/auth/password/reset/confirm", {"token": reset_tokens.make(user), "new_password": password}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from celery import shared_task
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -192,8 +193,6 @@ def export_start(*, requested_by: uuid.UUID, format: str, filters: dict[str, Any
     limit = settings.AUDIT["EXPORT_INLINE_ROWS"]
     if _entries(filters)[: limit + 1].count() <= limit:
         return export_create(requested_by=requested_by, format=format, filters=filters)
-    from audit import tasks  # the tasks module imports the services
-
     with transaction.atomic():
         export = AuditExport.objects.create(
             requested_by=requested_by,
@@ -202,7 +201,7 @@ def export_start(*, requested_by: uuid.UUID, format: str, filters: dict[str, Any
             status=AuditExport.Status.PENDING,
             upto_id=AuditEntry.objects.order_by("-id").values_list("id", flat=True).first(),
         )
-        enqueue(tasks.write_export, str(export.id), queue=routing.IDENTITY)
+        enqueue(write_export, str(export.id), queue=routing.IDENTITY)
     return export
 
 
@@ -227,3 +226,9 @@ def export_write(*, export_id) -> AuditExport | None:
             status=AuditExport.Status.FAILED, finished_at=timezone.now(), error=type(exc).__name__
         )
         return None
+
+
+@shared_task(name="audit.write_export", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def write_export(export_id: str) -> None:
+    """A large export, started by export_start."""
+    export_write(export_id=export_id)

@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from celery import shared_task
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -129,3 +130,8 @@ def retention_apply(*, now=None) -> AuditRetentionRun:
         for category, days in settings.AUDIT["RETENTION_DAYS"].items()
     }
     return sweep_run(AuditRetentionRun, steps, now=now)
+
+
+@shared_task(name="audit.apply_retention", ignore_result=True)
+def apply_retention() -> int:
+    return retention_apply().pk

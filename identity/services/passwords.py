@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import structlog
+from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from identity import reset_tokens, tasks
+from identity import reset_tokens
 from identity.errors import IdentityError, InvalidCredentials, PasswordRejected, TokenInvalid
 from identity.events import PasswordChanged, PasswordResetRequested
 from identity.models import AuthSession, User
@@ -14,7 +15,8 @@ from identity.services import lockout, reauthentication
 from identity.services.accounts import password_validate
 from identity.services.sessions import sessions_invalidate_for_user
 from identity_project.eventbus import routing
-from identity_project.eventbus.context import current_correlation_id
+from identity_project.eventbus.context import ANONYMOUS, current_correlation_id, event_context
+from identity_project.eventbus.errors import TransientError
 from identity_project.eventbus.publisher import enqueue, publish
 
 log = structlog.get_logger(__name__)
@@ -62,7 +64,7 @@ def password_reset_ask(*, email: str, ip_address: str) -> None:
     """What the API does for a reset: one message to the identity worker, whether or not the
     account exists. Looking the account up here would make a known e-mail's answer slower (an
     event, a mail task) than an unknown one's, and the time would tell what the answer hides."""
-    enqueue(tasks.password_reset_request, email, ip_address, current_correlation_id(), queue=routing.IDENTITY)
+    enqueue(password_reset_lookup, email, ip_address, current_correlation_id(), queue=routing.IDENTITY)
 
 
 @transaction.atomic
@@ -73,6 +75,23 @@ def password_reset_request(*, email: str, ip_address: str) -> None:
     if user is None:
         return
     publish(PasswordResetRequested(user_id=user.id, ip_address=ip_address))
+
+
+@shared_task(
+    name="identity.password_reset_request",
+    # Kept until done, retried when the database hiccups: it leads to a mail.
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(TransientError, OSError),
+    retry_backoff=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def password_reset_lookup(email: str, ip_address: str, correlation_id: str) -> None:
+    """The task password_reset_ask starts: the reset looked up in the worker, its event keeping
+    the request's correlation id."""
+    with event_context(correlation_id=correlation_id, actor=ANONYMOUS):
+        password_reset_request(email=email, ip_address=ip_address)
 
 
 @transaction.atomic

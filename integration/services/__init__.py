@@ -7,8 +7,8 @@ from integration.services.deliveries import (
     deliveries_sweep,
     delivery_redeliver,
     subscription_replay,
-    subscription_resume,
 )
+from integration.services.resume import subscription_resume
 from integration.services.siem import siem_daily_summary
 from integration.services.subscriptions import (
     SubscriptionInvalid,

@@ -5,7 +5,7 @@ and dead-letters as "integration.webhook". This channel decides, before each att
 delivery waits behind its endpoint (an inactive subscription, a circuit not closed, deliveries
 already waiting: they go first, in order) or is stale; it sends the signed POST (sending.py);
 and it tells the circuit breaker what came back. A delivery that waits is held: only the resume
-task (deliveries.subscription_resume) sends held deliveries, oldest first, the first of them as
+task (resume.py) sends held deliveries, oldest first, the first of them as
 the circuit's probe, which uses none of the retries.
 """
 
@@ -23,7 +23,7 @@ from identity_project.eventbus.outbound.channel import SEND, SKIP, Channel, Defe
 from integration import selectors
 from integration.circuit import CLOSED, HALF_OPEN, CircuitBreaker
 from integration.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
-from integration.services.scheduling import subscription_resume_schedule
+from integration.services.resume import WEBHOOK_CHANNEL, subscription_resume_schedule
 from integration.services.sending import AttemptResult, post_signed
 from integration.services.subscriptions import subscription_disable
 
@@ -31,7 +31,7 @@ HOLD = {"held": True}
 
 
 class WebhookChannel(Channel):
-    name = "integration.webhook"
+    name = WEBHOOK_CHANNEL
     model = WebhookDelivery
     attempt_model = WebhookAttempt
     sent_status = WebhookDelivery.Status.DELIVERED

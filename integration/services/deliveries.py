@@ -1,6 +1,6 @@
 """Webhook deliveries: recorded in the consumer's transaction and sent through the outbound
 mechanism (services/channel.py says what is a webhook's own); held behind an open circuit and
-resumed in order; sent again on demand; replayed from integration's own records.
+resumed in order (resume.py); sent again on demand; replayed from integration's own records.
 
 A delivery that spent its retries is dead-lettered as "integration.webhook", not under the
 consumer's name: integration has applied the event (recorded its deliveries) and would skip it
@@ -10,30 +10,25 @@ if it were sent again; replaying the letter sends the event's failed deliveries 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from functools import partial
 
 import structlog
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from identity_project.eventbus.envelope import Delivered
 from identity_project.eventbus.outbound import resend, sender
 from identity_project.eventbus.outbound.records import Status
 from integration import selectors
-from integration.circuit import CircuitBreaker, circuit_cache
+from integration.circuit import CircuitBreaker
 from integration.models import WebhookDelivery, WebhookSubscription
 from integration.services.channel import webhook
-from integration.services.scheduling import resume_scheduled_key, subscription_resume_schedule
+from integration.services.resume import subscription_resume_schedule
 
 log = structlog.get_logger(__name__)
 
 DEAD_LETTER_CONSUMER = webhook.name
-
-# Held deliveries one resume task sends before it hands over to a fresh one.
-RESUME_BATCH = 50
 
 
 def deliveries_record(*, delivered: Delivered, subscriptions: list | None = None) -> int:
@@ -59,52 +54,6 @@ def deliveries_record(*, delivered: Delivered, subscriptions: list | None = None
     if created:
         sender.send_after_commit(webhook, event_id=delivered.event_id)
     return created
-
-
-def _resume_lock_key(subscription_id: uuid.UUID) -> str:
-    return f"integration:resume_lock:{subscription_id}"
-
-
-def subscription_resume(*, subscription_id: uuid.UUID) -> None:
-    """Send the subscription's waiting deliveries in order: the first, while the circuit is
-    half-open, is the probe; once it succeeds the circuit is closed and the rest follow."""
-    circuit_cache().delete(resume_scheduled_key(subscription_id))
-    lock = _resume_lock_key(subscription_id)
-    lease = webhook.policy().lease
-    if not circuit_cache().add(lock, 1, timeout=int(RESUME_BATCH * lease) + 30):
-        return
-    try:
-        follow_up = _drain(subscription_id)
-    finally:
-        circuit_cache().delete(lock)
-    # Scheduled once the lock is released, so the next resume cannot find it still taken.
-    if follow_up is not None:
-        subscription_resume_schedule(subscription_id, follow_up, force=True)
-
-
-HELD = Q(held=True)
-
-
-def _drain(subscription_id: uuid.UUID) -> float | None:
-    """Send waiting deliveries; the seconds until the next resume should run, or None when done."""
-    breaker = CircuitBreaker(subscription_id)
-    for _ in range(RESUME_BATCH):
-        if not WebhookSubscription.objects.filter(pk=subscription_id, is_active=True).exists():
-            return None
-        wait = breaker.seconds_until_probe()
-        if wait > 0:
-            return wait
-        next_id = (
-            WebhookDelivery.objects.filter(subscription_id=subscription_id, status=Status.PENDING, held=True)
-            .order_by("occurred_at", "id")
-            .values_list("id", flat=True)
-            .first()
-        )
-        if next_id is None:
-            return None
-        if isinstance(sender.attempt(webhook, next_id, claimable=HELD), float):
-            return 1.0  # another attempt holds it: look again shortly
-    return 0.0
 
 
 def delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:

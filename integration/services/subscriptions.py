@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from integration import selectors, signing
 from integration.models import WebhookSubscription
-from integration.services.scheduling import subscription_resume_schedule
+from integration.services.resume import subscription_resume_schedule
 from integration.targets import TargetRefused, target_check
 
 log = structlog.get_logger(__name__)
