@@ -106,12 +106,12 @@ clean:
 	rm -rf $(VAR_DIR) .pytest_cache .ruff_cache
 
 ## bench: every benchmark part on PostgreSQL, RabbitMQ and Redis, one report (bench/results/report-latest.md),
-## plots, and the README's summary; about 25 minutes on a quiet 2-core machine
+## plots, and its summary in docs/benchmarks.md; about 25 minutes on a quiet 2-core machine
 bench: install
 	$(BIN)/python -m bench.suite
-	$(BIN)/python -m bench.report --readme
+	$(BIN)/python -m bench.report --summary
 
-## bench-quick: the same parts with short durations (report-latest-quick.*; the README is left alone)
+## bench-quick: the same parts with short durations (report-latest-quick.*; docs/benchmarks.md is left alone)
 bench-quick: install
 	$(BIN)/python -m bench.suite --quick
 
