@@ -19,7 +19,7 @@ from identity.models import (
     SodRule,
     User,
 )
-from identity.services import accounts, elevation, grants, lockout, mfa, passwords, roles, sessions
+from identity.services import accounts, elevation, grants, lockout, mfa_devices, passwords, roles, sessions
 from identity_project.eventbus.admin import SweepRunAdmin
 
 
@@ -135,7 +135,7 @@ class UserAdmin(ManageUsersActions, BaseUserAdmin):
 
     @admin.action(description="Reset the second factor (the user enrols again)", permissions=["manage_users"])
     def reset_mfa(self, request, queryset):
-        _each(self, request, queryset, lambda u: mfa.mfa_reset(user=u), "reset")
+        _each(self, request, queryset, lambda u: mfa_devices.mfa_reset(user=u), "reset")
 
 
 @admin.register(AuthSession)
