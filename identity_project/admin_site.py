@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_protect
 from django_otp.admin import OTPAdminSite
 
 from identity import admin_door
-from identity.services.mfa import mfa_enabled
+from identity.services.mfa_devices import mfa_enabled
 from operations import pipeline_page
 
 
