@@ -8,8 +8,7 @@ from identity_project.settings.eventbus import EVENTBUS
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 BROKER_FOLDER = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _folder in ("queue", "control", "processed"):
-        (BROKER_FOLDER / _folder).mkdir(parents=True, exist_ok=True)
+    # The folders are made once the Celery app is configured (identity_project/celery.py).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_FOLDER / "queue"),
         "data_folder_out": str(BROKER_FOLDER / "queue"),

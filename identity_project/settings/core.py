@@ -1,27 +1,29 @@
 """Django's core: the secret key, hosts and HTTPS, apps, middleware, URLs, templates, locale, static."""
 
 import secrets
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 from identity_project.settings.environment import DEBUG, VAR_DIR, env
 
 
-def _secret_key() -> str:
-    key = env.str("SECRET_KEY", default="")
-    if key:
-        return key
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off")
-    # Development only: one random key per VAR_DIR, so sessions survive restarts.
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+def _development_key(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return secrets.token_urlsafe(50)
 
 
-SECRET_KEY = _secret_key()
+_key = env.str("SECRET_KEY", default="")
+if not _key and not DEBUG:
+    raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off")
+# Development only (DEBUG, no SECRET_KEY): one random key per VAR_DIR, kept in this file, so
+# sessions, tokens and the audit chain's signatures survive restarts and every process agrees.
+# `migrate`, the first command a VAR_DIR sees, writes it (identity_project/apps.py); a process
+# started before then has a key of its own.
+DEVELOPMENT_SECRET_KEY_FILE = None if _key else VAR_DIR / "secret_key"
+SECRET_KEY = _key or _development_key(DEVELOPMENT_SECRET_KEY_FILE)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -42,6 +44,7 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 
 INSTALLED_APPS = [
     "identity_project.apps.AdminConfig",
+    "identity_project.apps.ProjectConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -22,16 +22,8 @@ METRICS_ALLOWED_NETWORKS = [
 ]
 
 # --- logging ------------------------------------------------------------------------------
-structlog.configure(
-    processors=[
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso"),
-        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-    ],
-    logger_factory=structlog.stdlib.LoggerFactory(),
-    cache_logger_on_first_use=True,
-)
+# Django hands LOGGING to this when it sets itself up, which first sets structlog's pipeline up.
+LOGGING_CONFIG = "identity_project.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -4,6 +4,8 @@ from identity_project.settings.environment import VAR_DIR, env
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's, making the file's folder when it first connects (identity_project/sqlite).
+    DATABASES["default"]["ENGINE"] = "identity_project.sqlite"
     # Web, worker, beat and relay share one file: WAL lets readers run beside the one writer,
     # IMMEDIATE takes the write lock up front instead of failing half-way with "locked".
     DATABASES["default"]["OPTIONS"] = {
