@@ -10,7 +10,7 @@ them; retries then wait in the broker, not in a worker's memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 from kombu import Exchange, Queue
 
@@ -96,9 +96,9 @@ def declare_dead_letter_topology(connection, broker_url: str, names: tuple[str, 
         queue.bind(channel).declare()
 
 
-class ConsumerQueues(Mapping[str, Queue]):
+class ConsumerQueues(list):
     """CELERY_TASK_QUEUES: the queues of the registered consumers (and `extra` ones, for plain
-    tasks of their own), built when Celery first reads them, not when settings are evaluated.
+    tasks of their own), built whenever they are read, not when settings are evaluated.
 
     Settings are evaluated before Django loads the apps, so before any consumer is registered.
     Celery reads task_queues once, the first time it needs them (`app.amqp.queues`): a worker or
@@ -107,30 +107,35 @@ class ConsumerQueues(Mapping[str, Queue]):
     app's ready() has imported its consumer module, and each Consumer() has declared its queues
     (`declare`). Read earlier, it raises AppRegistryNotReady rather than leave a consumer's queue
     out, which Celery would create on the fly without the quorum arguments and never drain.
+
+    A list of kombu Queues to whoever reads it (Celery, Flower), as task_queues is documented;
+    its items are computed on each read, never stored.
     """
 
     def __init__(self, broker_url: str, delivery_limit: int, *, extra: tuple[str, ...] = ()) -> None:
+        super().__init__()
         self.broker_url = broker_url
         self.delivery_limit = delivery_limit
         self.extra = extra
 
-    def names(self) -> tuple[str, ...]:
+    def _queues(self) -> tuple[Queue, ...]:
         from django.apps import apps
 
         apps.check_apps_ready()
-        return tuple(dict.fromkeys((*_declared, *self.extra)))
+        names = tuple(dict.fromkeys((*_declared, *self.extra)))
+        return task_queues(self.broker_url, self.delivery_limit, names)
 
-    def _queues(self) -> dict[str, Queue]:
-        return {q.name: q for q in task_queues(self.broker_url, self.delivery_limit, self.names())}
-
-    def __getitem__(self, name: str) -> Queue:
-        return self._queues()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names())
+    def __iter__(self) -> Iterator[Queue]:
+        return iter(self._queues())
 
     def __len__(self) -> int:
-        return len(self.names())
+        return len(self._queues())
+
+    def __getitem__(self, index):
+        return self._queues()[index]
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
 def queue_names() -> tuple[str, ...]:
@@ -138,4 +143,4 @@ def queue_names() -> tuple[str, ...]:
     queues Celery consumes, and whose dead-letter queues the drain empties."""
     from django.conf import settings
 
-    return tuple(settings.CELERY_TASK_QUEUES)
+    return tuple(queue.name for queue in settings.CELERY_TASK_QUEUES)
