@@ -5,22 +5,48 @@ VENV := .venv
 BIN := $(VENV)/bin
 export VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: install browser run demo test test-redis chaos lint security format migrate relay worker bench bench-quick bench-logins bench-alerts clean
+.PHONY: install install-runtime lock browser run demo test test-redis chaos lint security format migrate relay worker bench bench-quick bench-logins bench-alerts clean
 
-$(BIN)/.installed: requirements.txt
+# One .venv, two locks (docs/dependencies.md): the platform's processes need only the runtime lock,
+# requirements.txt; tests, checks and benchmarks the development lock, requirements-dev.txt, which
+# holds the runtime lock's packages at the same versions and the tools on top. Each is installed
+# with --require-hashes and stamped, so a changed lock reinstalls.
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+
+$(BIN)/.installed-runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
 	touch $@
 
-install: $(BIN)/.installed
+$(BIN)/.installed-dev: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
+	touch $@ $(BIN)/.installed-runtime
+
+## install-runtime: what the Procfile's processes import, and nothing else (make run, demo, migrate)
+install-runtime: $(BIN)/.installed-runtime
+
+## install: the runtime set and the development tools (tests, lint, security, benchmarks)
+install: $(BIN)/.installed-dev
+
+## lock: both locks again from requirements.in and requirements-dev.in, with the hashes of every
+## file the configured indexes serve; LOCK_FLAGS="--upgrade-package NAME" moves one package on.
+## Then a dry run installs both with --require-hashes, so a file pip would pick but whose hash
+## is missing fails here and not in CI.
+LOCK_OPTIONS := --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
+lock_file = CUSTOM_COMPILE_COMMAND="make lock, which runs: pip-compile $(LOCK_OPTIONS) --output-file=$(1) $(2)" \
+	$(BIN)/pip-compile --quiet $(LOCK_OPTIONS) $(LOCK_FLAGS) --output-file=$(1) $(2)
+lock: install
+	$(call lock_file,requirements.txt,requirements.in)
+	$(call lock_file,requirements-dev.txt,requirements-dev.in)
+	$(BIN)/pip install --quiet --dry-run --ignore-installed --require-hashes -r requirements.txt
+	$(BIN)/pip install --quiet --dry-run --ignore-installed --require-hashes -r requirements-dev.txt
 
 ## browser: Debian's Chromium, which the browser tests drive with Playwright (CHROMIUM_PATH overrides)
 browser:
 	@command -v chromium >/dev/null || { apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
-migrate: install
+migrate: install-runtime
 	$(BIN)/python manage.py migrate --noinput
 
 ## run: web, worker, beat, relay and Flower on SQLite, the filesystem broker and mail to files;
@@ -37,7 +63,7 @@ run: migrate
 		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start
 
 ## demo: a scripted tour on the embedded defaults, in a fresh $(VAR_DIR)/demo; prints what it caused
-demo: install
+demo: install-runtime
 	@rm -rf $(VAR_DIR)/demo
 	VAR_DIR=$(VAR_DIR)/demo $(BIN)/python -m demo.tour
 
@@ -63,11 +89,13 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## security: known vulnerabilities of the pinned requirements (pip-audit, through PyPI's own
-## advisory data: the one vulnerability service CI reaches) and bandit on the project's code
-## (its configuration in pyproject.toml; every `# nosec` says why beside it)
+## security: known vulnerabilities of both locks (pip-audit, through PyPI's own advisory data: the
+## one vulnerability service CI reaches; the locks are hashed, so nothing is resolved or installed
+## for it) and bandit on the project's code (its configuration in pyproject.toml; every `# nosec`
+## says why beside it)
 security: install
-	$(BIN)/pip-audit --requirement requirements.txt --vulnerability-service pypi --progress-spinner off
+	$(BIN)/pip-audit --requirement requirements.txt --requirement requirements-dev.txt --disable-pip \
+		--vulnerability-service pypi --progress-spinner off
 	$(BIN)/bandit --configfile pyproject.toml --recursive . --quiet
 
 format: install
@@ -78,12 +106,12 @@ clean:
 	rm -rf $(VAR_DIR) .pytest_cache .ruff_cache
 
 ## bench: every benchmark part on PostgreSQL, RabbitMQ and Redis, one report (bench/results/report-latest.md),
-## plots, and the README's summary; about 25 minutes on a quiet 2-core machine
+## plots, and its summary in docs/benchmarks.md; about 25 minutes on a quiet 2-core machine
 bench: install
 	$(BIN)/python -m bench.suite
-	$(BIN)/python -m bench.report --readme
+	$(BIN)/python -m bench.report --summary
 
-## bench-quick: the same parts with short durations (report-latest-quick.*; the README is left alone)
+## bench-quick: the same parts with short durations (report-latest-quick.*; docs/benchmarks.md is left alone)
 bench-quick: install
 	$(BIN)/python -m bench.suite --quick
 

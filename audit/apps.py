@@ -9,6 +9,6 @@ class AuditConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import consumer, selectors  # noqa: F401
-        from identity_project.eventbus.pipeline import register_history
+        from operations.pipeline import register_history
 
         register_history(selectors.story_events)

@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from audit import chain
 from audit.models import AuditChainHead, AuditCheckpoint, AuditEntry, AuditExport
 from audit.taxonomy import CATEGORIES, INCIDENT_TYPES
-from identity_project.eventbus.pipeline import StoryEvent
+from operations.pipeline import StoryEvent
 
 VERIFY_CHUNK = 2000
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import clients, harness, logins, stack
+from bench import cleanup, clients, launch, logins, stack, standalone, stats
 from bench.clients import Timings
 from tests.support.rabbitmq_node import RabbitMQNode
 
@@ -54,7 +54,7 @@ def _phase(url: str, sizes: dict) -> dict:
     )
     phase = {}
     for kind, timings in measured["kinds"].items():
-        latency = harness.distribution(timings["ok_ms"] + timings["failed_ms"])
+        latency = stats.distribution(timings["ok_ms"] + timings["failed_ms"])
         latency.pop("samples_ms", None)
         phase[kind] = latency | {"ok": len(timings["ok_ms"]), "failed": len(timings["failed_ms"])}
     return phase
@@ -94,10 +94,10 @@ def measure(size: str, log_dir: Path) -> dict:
     try:
         node.start()
         env = {"CELERY_BROKER_URL": node.url}
-        harness.reset()
+        cleanup.reset()
         ledger.install()
         with stack.running(log_dir, env=env):
-            web, url = harness.start_web(log_dir, name="web-alarm", env=env | {"BENCH_HASHER": "keycloak"})
+            web, url = launch.start_web(log_dir, name="web-alarm", env=env | {"BENCH_HASHER": "keycloak"})
             try:
                 calm = _phase(url, sizes)
                 before_alarm = ledger.committed_count()
@@ -137,4 +137,4 @@ def measure(size: str, log_dir: Path) -> dict:
 
 
 if __name__ == "__main__":
-    harness.run_alone("alarm", measure, harness.size_arguments(__doc__).parse_args().size)
+    standalone.run_alone("alarm", measure, standalone.size_arguments(__doc__).parse_args().size)

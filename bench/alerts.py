@@ -14,8 +14,8 @@ import time
 import uuid
 from pathlib import Path
 
-from bench import harness
-from bench.harness import start_relay, start_worker
+from bench import cleanup, launch, readings, standalone, stats
+from bench.launch import start_relay, start_worker
 from bench.receivers import SmtpServer
 
 SIZES = {
@@ -34,7 +34,7 @@ def measure_round(*, backlog: int, samples: int, smtp: SmtpServer) -> dict:
     from identity_project.eventbus.models import OutboxEvent
     from identity_project.eventbus.publisher import publish
 
-    harness.reset()
+    cleanup.reset()
     User.objects.filter(email__endswith="@alerts.bench").delete()
     users = User.objects.bulk_create(
         [User(email=f"u{i}-{uuid.uuid4().hex[:6]}@alerts.bench") for i in range(samples + 1)]
@@ -51,12 +51,12 @@ def measure_round(*, backlog: int, samples: int, smtp: SmtpServer) -> dict:
                             user_agent="bench", mfa_used=False, door="api", method="password", device_id=None,
                         )
                     )  # fmt: skip
-        harness.wait_until(
+        launch.wait_until(
             lambda: not OutboxEvent.objects.exists(),
             timeout=300,
             what="the backlog to be relayed",
         )
-    queued_before = harness.queue_depth(routing.NOTIFICATION)
+    queued_before = readings.queue_depth(routing.NOTIFICATION)
     committed = {}
     for user in targets:
         moment: list[float] = []
@@ -72,7 +72,7 @@ def measure_round(*, backlog: int, samples: int, smtp: SmtpServer) -> dict:
             )
         committed[user.email] = moment[0]
         time.sleep(0.2)
-    queued_after = harness.queue_depth(routing.NOTIFICATION)
+    queued_after = readings.queue_depth(routing.NOTIFICATION)
     arrived = smtp.mailbox.arrived
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not all(e in arrived for e in committed):
@@ -83,7 +83,7 @@ def measure_round(*, backlog: int, samples: int, smtp: SmtpServer) -> dict:
         "routine_messages_queued": [queued_before, queued_after],
         "samples": samples,
         "delivered": len(latencies),
-        **harness.distribution(latencies),
+        **stats.distribution(latencies),
     }
 
 
@@ -111,4 +111,4 @@ def measure(size: str, log_dir: Path) -> dict:
 
 
 if __name__ == "__main__":
-    harness.run_alone("alerts", measure, harness.size_arguments(__doc__).parse_args().size)
+    standalone.run_alone("alerts", measure, standalone.size_arguments(__doc__).parse_args().size)

@@ -20,8 +20,8 @@ import time
 import uuid
 from pathlib import Path
 
-from bench import harness
-from bench.harness import start_relay, start_worker
+from bench import cleanup, outbox, standalone, stats
+from bench.launch import start_relay, start_worker
 from bench.receivers import SmtpServer, WebhookReceiver
 
 SIZES = {
@@ -70,7 +70,7 @@ def measure_round(
         [User(email=f"latency-{uuid.uuid4().hex[:10]}@bench.example") for _ in range(samples)]
     )
     if backlog:
-        harness.fill_outbox(harness.sample_envelopes(backlog))
+        outbox.fill_outbox(outbox.sample_envelopes(backlog))
     committed = _commit_samples(users, gap)
     event_ids = [event_id for event_id, _ in committed.values()]
 
@@ -88,7 +88,7 @@ def measure_round(
     result = {"backlog": backlog, "samples": samples}
     for outcome, got in arrived().items():
         latencies = [(at - committed[email][1]) * 1000 for email, at in got.items()]
-        result[outcome] = harness.distribution(latencies)
+        result[outcome] = stats.distribution(latencies)
     return result
 
 
@@ -97,7 +97,7 @@ def measure(size: str, log_dir: Path) -> dict:
 
     sizes = SIZES[size]
     with SmtpServer() as smtp, WebhookReceiver() as hooks:
-        harness.reset()
+        cleanup.reset()
         subscription_create(url=hooks.url, event_types=["identity.password.changed"])
         env = {"EMAIL_URL": smtp.url, "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}
         workers = [
@@ -121,4 +121,4 @@ def measure(size: str, log_dir: Path) -> dict:
 
 
 if __name__ == "__main__":
-    harness.run_alone("latency", measure, harness.size_arguments(__doc__).parse_args().size)
+    standalone.run_alone("latency", measure, standalone.size_arguments(__doc__).parse_args().size)

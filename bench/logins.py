@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import harness, stack
+from bench import cleanup, launch, stack, standalone
 from bench.clients import Timings
 from bench.harness import ROOT
 
@@ -100,7 +100,7 @@ def _sign_in_in_turn(http: httpx.Client, emails: itertools.cycle, timed: Timings
 def login_rates(hasher: str, seconds: float, pipeline: stack.Pipeline, log_dir: Path) -> dict:
     """Four client threads signing in for `seconds`; with Keycloak's cost, one client alone too."""
     emails = create_users(hasher, 40, prefix=hasher)
-    web, url = harness.start_web(log_dir, name=f"web-{hasher}", env={"BENCH_HASHER": hasher})
+    web, url = launch.start_web(log_dir, name=f"web-{hasher}", env={"BENCH_HASHER": hasher})
     try:
         measured = {"login": _logins(pipeline, web, url, emails, CLIENTS, seconds)}
         if hasher == "keycloak":
@@ -111,7 +111,7 @@ def login_rates(hasher: str, seconds: float, pipeline: stack.Pipeline, log_dir: 
 
 
 def _logins(
-    pipeline: stack.Pipeline, web: harness.Process, url: str, emails: list[str], clients: int, seconds: float
+    pipeline: stack.Pipeline, web: launch.Process, url: str, emails: list[str], clients: int, seconds: float
 ) -> dict:
     """`clients` threads, each signing in users of its own in turn."""
     states = [itertools.cycle(emails[n::clients]) for n in range(clients)]
@@ -126,7 +126,7 @@ def measure(size: str, log_dir: Path) -> dict:
     seconds = SIZES[size]["seconds"]
     cores = os.cpu_count() or 1
     measured = {}
-    harness.reset()
+    cleanup.reset()
     with stack.running(log_dir) as pipeline:
         for hasher in HASHERS:
             hashes = hash_rate(hasher, seconds)
@@ -143,14 +143,14 @@ def measure(size: str, log_dir: Path) -> dict:
 
 
 def main() -> None:
-    parser = harness.size_arguments(__doc__)
+    parser = standalone.size_arguments(__doc__)
     parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--check-passwords", metavar="HASHER", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.check_passwords:
         _check_passwords(args.check_passwords, args.seconds)
         return
-    harness.run_alone("logins", measure, args.size)
+    standalone.run_alone("logins", measure, args.size)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ import time
 from functools import partial
 from pathlib import Path
 
-from bench import cpu, harness
-from bench.harness import CONCURRENCY, start_relay, start_worker, wait_until
+from bench import cleanup, cpu, outbox, readings, standalone, stats
+from bench.harness import CONCURRENCY
+from bench.launch import start_relay, start_worker, wait_until
 
 CONSUMERS = ("audit", "notification", "integration")
 # A drain's rate comes from its claims' timestamps and leaves out the last transaction, so a drain
@@ -46,7 +47,7 @@ def measure_noop(count: int, log_dir: Path, *, concurrency: int = CONCURRENCY) -
     from bench.tasks import noop
     from identity_project.celery import app
 
-    payload = harness.sample_envelopes(1)
+    payload = outbox.sample_envelopes(1)
     with app.producer_or_acquire() as producer:
         for _ in range(count):
             noop.apply_async(args=(payload,), queue="bench.noop", producer=producer)
@@ -54,7 +55,7 @@ def measure_noop(count: int, log_dir: Path, *, concurrency: int = CONCURRENCY) -
     try:
         started = None
         while True:
-            depth = harness.queue_depth("bench.noop")
+            depth = readings.queue_depth("bench.noop")
             now = time.monotonic()
             if started is None and depth < count:
                 started, first_depth = now, depth
@@ -75,7 +76,7 @@ def _audit_rows(count: int) -> list[dict]:
     from audit.services.ingestion import entry_row
 
     rows, prev_hash, now = [], chain.GENESIS, timezone.now()
-    for envelope in harness.sample_envelopes(count):
+    for envelope in outbox.sample_envelopes(count):
         row = entry_row(envelope) | {"received_at": now, "prev_hash": prev_hash}
         row["hash"] = prev_hash = chain.entry_hash(prev_hash, row)
         rows.append(row)
@@ -162,20 +163,20 @@ def measure_drain(consumer: str, count: int, log_dir: Path, *, concurrency: int 
     take them; the rate comes from the consumer's claim timestamps. The CPU each process spent
     per event is read from the filling of the outbox (its COPY is in PostgreSQL's share) to the
     last event handled; the relay starts first, so that its start-up is over by then."""
-    harness.reset()
+    cleanup.reset()
     relay = start_relay(log_dir)
     worker = start_worker(consumer, log_dir, concurrency=concurrency)
     try:
-        envelopes = harness.sample_envelopes(count)
+        envelopes = outbox.sample_envelopes(count)
         processes = {"relay": [relay.pid], "worker": [worker.pid], **cpu.services()}
         before = cpu.usage(processes)
-        harness.fill_outbox(envelopes)
-        wait_until(lambda: harness.processed(consumer) >= count, timeout=600, what=f"{consumer} to drain")
+        outbox.fill_outbox(envelopes)
+        wait_until(lambda: readings.processed(consumer) >= count, timeout=600, what=f"{consumer} to drain")
         after = cpu.usage(processes)
     finally:
         relay.stop()
         worker.stop()
-    return harness.drain_rate(consumer) | {"cpu_us": cpu.per_unit(before, after, count)}
+    return readings.drain_rate(consumer) | {"cpu_us": cpu.per_unit(before, after, count)}
 
 
 def measure_audit_live(seconds: float, log_dir: Path) -> dict:
@@ -185,7 +186,7 @@ def measure_audit_live(seconds: float, log_dir: Path) -> dict:
 
     from identity_project.eventbus.publisher import publish
 
-    harness.reset()
+    cleanup.reset()
     worker = start_worker("audit", log_dir)
     relay = start_relay(log_dir)
     committed = 0
@@ -193,10 +194,10 @@ def measure_audit_live(seconds: float, log_dir: Path) -> dict:
         started = time.monotonic()
         while time.monotonic() - started < seconds:
             with transaction.atomic():
-                publish(harness.sample_event())
+                publish(outbox.sample_event())
             committed += 1
         produced_in = time.monotonic() - started
-        wait_until(lambda: harness.processed("audit") >= committed, timeout=120, what="audit to catch up")
+        wait_until(lambda: readings.processed("audit") >= committed, timeout=120, what="audit to catch up")
         elapsed = time.monotonic() - started
     finally:
         relay.stop()
@@ -222,10 +223,10 @@ def measure(size: str, log_dir: Path) -> dict:
         for consumer in CONSUMERS:
             runs[f"{consumer}_drain"].append(measure_drain(consumer, sizes["drain"], log_dir))
         runs["audit_live"].append(measure_audit_live(sizes["live_s"], log_dir))
-    summary = {name: harness.summarise(measured) for name, measured in runs.items()}
-    summary["raw_insert_100"] = harness.summarise(runs["raw_insert"], "insert_rate")
-    summary["raw_plain_insert"] = harness.summarise(runs["raw_insert"], "plain_rate")
-    summary["raw_single_insert"] = harness.summarise(runs["raw_insert"], "single_row_rate")
+    summary = {name: stats.summarise(measured) for name, measured in runs.items()}
+    summary["raw_insert_100"] = stats.summarise(runs["raw_insert"], "insert_rate")
+    summary["raw_plain_insert"] = stats.summarise(runs["raw_insert"], "plain_rate")
+    summary["raw_single_insert"] = stats.summarise(runs["raw_insert"], "single_row_rate")
     scale = {}
     for name in sizes["scaled"]:
         measure_one = measure_noop if name == "noop" else partial(measure_drain, name)
@@ -236,4 +237,4 @@ def measure(size: str, log_dir: Path) -> dict:
 
 
 if __name__ == "__main__":
-    harness.run_alone("pipeline", measure, harness.size_arguments(__doc__).parse_args().size)
+    standalone.run_alone("pipeline", measure, standalone.size_arguments(__doc__).parse_args().size)

@@ -18,8 +18,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench import harness
-from bench.harness import ROOT, start_relay, start_worker, wait_until
+from bench import cleanup, outbox, readings, standalone
+from bench.harness import ROOT
+from bench.launch import start_relay, start_worker, wait_until
 
 SIZES = {"full": {"events": 60000}, "quick": {"events": 6000}, "smoke": {"events": 400}}
 RATE = 200  # samples per second and thread
@@ -103,19 +104,19 @@ def analyse(raw: Path, events: int) -> dict:
 
 def measure(size: str, log_dir: Path) -> dict:
     events = SIZES[size]["events"]
-    harness.reset()
+    cleanup.reset()
     worker = start_worker("audit", log_dir)
     relay = start_relay(log_dir)
     outputs = {"worker": log_dir / "profile-worker.txt", "relay": log_dir / "profile-relay.txt"}
     # One event through first, so that neither process's start-up is sampled.
-    harness.fill_outbox(harness.sample_envelopes(1))
-    wait_until(lambda: harness.processed("audit") >= 1, timeout=120, what="the first event audited")
+    outbox.fill_outbox(outbox.sample_envelopes(1))
+    wait_until(lambda: readings.processed("audit") >= 1, timeout=120, what="the first event audited")
     spies = {"worker": _py_spy(worker.pid, outputs["worker"]), "relay": _py_spy(relay.pid, outputs["relay"])}
     try:
         time.sleep(0.5)  # py-spy attached
-        harness.fill_outbox(harness.sample_envelopes(events))
+        outbox.fill_outbox(outbox.sample_envelopes(events))
         started = time.monotonic()
-        wait_until(lambda: harness.processed("audit") > events, timeout=600, what="audit to drain")
+        wait_until(lambda: readings.processed("audit") > events, timeout=600, what="audit to drain")
         elapsed = time.monotonic() - started
     finally:
         for spy in spies.values():
@@ -136,4 +137,4 @@ def measure(size: str, log_dir: Path) -> dict:
 
 
 if __name__ == "__main__":
-    harness.run_alone("profile", measure, harness.size_arguments(__doc__).parse_args().size)
+    standalone.run_alone("profile", measure, standalone.size_arguments(__doc__).parse_args().size)

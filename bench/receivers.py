@@ -7,7 +7,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from bench.harness import free_port
+from bench.launch import free_port
 
 
 class Mailbox:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import harness, logins, stack
+from bench import cleanup, launch, logins, stack, standalone
 from bench.clients import Timings
 
 SIZES = {
@@ -63,10 +63,10 @@ def _refresh(http: httpx.Client, sessions: Sessions, timed: Timings) -> None:
 def measure(size: str, log_dir: Path) -> dict:
     sizes = SIZES[size]
     cores = os.cpu_count() or 1
-    harness.reset()
+    cleanup.reset()
     emails = logins.create_users("django", (CLIENTS + 1) * SESSIONS_PER_CLIENT, prefix="refresh")
     with stack.running(log_dir) as pipeline:
-        web, url = harness.start_web(log_dir, name="web-refreshes")
+        web, url = launch.start_web(log_dir, name="web-refreshes")
         try:
             with httpx.Client(base_url=url, timeout=30) as http:
                 states = [
@@ -106,4 +106,4 @@ def measure(size: str, log_dir: Path) -> dict:
 
 
 if __name__ == "__main__":
-    harness.run_alone("refreshes", measure, harness.size_arguments(__doc__).parse_args().size)
+    standalone.run_alone("refreshes", measure, standalone.size_arguments(__doc__).parse_args().size)

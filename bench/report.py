@@ -1,7 +1,7 @@
 """The benchmark's report: the targets as ratios of the same run, a markdown section per part, the
-plots (plots.py), and the summary table in the README between its markers.
+plots (plots.py), and the summary in docs/benchmarks.md between its markers.
 
-    python -m bench.report [--quick] [--readme]   re-render report-latest[-quick] from its JSON
+    python -m bench.report [--quick] [--summary]   re-render report-latest[-quick] from its JSON
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from bench import plots, report_requests
 from bench.harness import RESULTS, ROOT
 from bench.tables import table, target
 
-README = ROOT / "README.md"
-README_START, README_END = "<!-- bench:summary:start -->", "<!-- bench:summary:end -->"
+SUMMARY_DOC = ROOT / "docs" / "benchmarks.md"
+SUMMARY_START, SUMMARY_END = "<!-- bench:summary:start -->", "<!-- bench:summary:end -->"
 PARTS = ("pipeline", "sustained", "latency", "alerts", "logins", "refreshes", "alarm", "search", "profile")
 
 
@@ -383,7 +383,7 @@ def write(report: dict) -> Path:
 
 
 def summary(report: dict) -> str:
-    """The README's block: the machine, the targets, and the headline numbers."""
+    """The summary block of docs/benchmarks.md: the machine, the targets, and the headline numbers."""
     results = report["results"]
     lines = [
         f"Latest {report['size']} run ({report['when']}, "
@@ -418,13 +418,14 @@ def summary(report: dict) -> str:
     return "\n".join(lines)
 
 
-def update_readme(report: dict) -> None:
-    text = README.read_text()
-    block = f"{README_START}\n{summary(report)}\n{README_END}"
-    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
+def update_summary(report: dict, doc: Path = SUMMARY_DOC) -> None:
+    """Rewrite the block between the markers of `doc` with the summary of `report`."""
+    text = doc.read_text()
+    block = f"{SUMMARY_START}\n{summary(report)}\n{SUMMARY_END}"
+    pattern = re.compile(re.escape(SUMMARY_START) + ".*?" + re.escape(SUMMARY_END), re.S)
     if not pattern.search(text):
-        raise SystemExit(f"README.md has no {README_START} ... {README_END} block")
-    README.write_text(pattern.sub(lambda _: block, text))
+        raise SystemExit(f"{doc} has no {SUMMARY_START} ... {SUMMARY_END} block")
+    doc.write_text(pattern.sub(lambda _: block, text))
 
 
 def main() -> None:
@@ -432,13 +433,15 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="the quick run's report")
-    parser.add_argument("--readme", action="store_true", help="also update the README's summary block")
+    parser.add_argument(
+        "--summary", action="store_true", help="also rewrite the summary block of docs/benchmarks.md"
+    )
     args = parser.parse_args()
     size = "quick" if args.quick else "full"
     report = json.loads((RESULTS / f"report-latest{_suffix(size)}.json").read_text())
     sys.stdout.write(f"{write(report)}\n")
-    if args.readme:
-        update_readme(report)
+    if args.summary:
+        update_summary(report)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from bench.tables import table, target
 
 CPU = {"web": "gunicorn", "relay": "relay", "workers": "workers", "postgresql": "PostgreSQL",
        "rabbitmq": "RabbitMQ", "clients": "clients"}  # fmt: skip
-WORKERS = 2  # gunicorn's sync workers (harness.start_web)
+WORKERS = 2  # gunicorn's sync workers (launch.start_web)
 
 
 def _cpu(measured: dict) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import harness
+from bench import cleanup, launch, standalone, stats
 
 SIZES = {
     "full": {"entries": (10_000, 100_000, 1_000_000), "repeats": 30, "warmup": 3},
@@ -129,7 +129,7 @@ def time_queries(http: httpx.Client, trail: Trail, sizes: dict) -> dict:
                 raise RuntimeError(f"audit search {name} answered {answer.status_code}: {answer.text[:300]}")
             if attempt >= sizes["warmup"]:
                 latencies.append(elapsed)
-        distribution = harness.distribution(latencies)
+        distribution = stats.distribution(latencies)
         distribution["results"] = len(answer.json()["results"])
         timed[name] = distribution
     return timed
@@ -137,9 +137,9 @@ def time_queries(http: httpx.Client, trail: Trail, sizes: dict) -> dict:
 
 def measure(size: str, log_dir: Path) -> dict:
     sizes = SIZES[size]
-    harness.reset()
+    cleanup.reset()
     trail = Trail()
-    web, url = harness.start_web(log_dir, name="web-search")
+    web, url = launch.start_web(log_dir, name="web-search")
     try:
         token = _auditor_token(url)
         levels = []
@@ -155,9 +155,9 @@ def measure(size: str, log_dir: Path) -> dict:
                 )
     finally:
         web.stop()
-    harness.reset()
+    cleanup.reset()
     return {"size": size, "sizes": sizes, "levels": levels}
 
 
 if __name__ == "__main__":
-    harness.run_alone("search", measure, harness.size_arguments(__doc__).parse_args().size)
+    standalone.run_alone("search", measure, standalone.size_arguments(__doc__).parse_args().size)

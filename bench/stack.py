@@ -4,7 +4,7 @@ lane, integration, as latency.py starts them) with a loopback SMTP server for th
 the part's own gunicorn; and the wait until every event the requests committed is consumed.
 
     with stack.running(log_dir) as pipeline:
-        web, url = harness.start_web(log_dir)
+        web, url = launch.start_web(log_dir)
         measured = stack.measure_load(pipeline, web, url, "refresh", states=..., step=..., seconds=10)
 """
 
@@ -15,8 +15,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench import clients, cpu, harness
-from bench.harness import Process
+from bench import clients, cpu, launch, readings, stats
+from bench.launch import Process
 from bench.receivers import SmtpServer
 
 # (queue, worker processes); the urgent lane has a worker of one process, as in latency.py.
@@ -45,11 +45,11 @@ def running(log_dir: Path, *, env: dict[str, str] | None = None) -> Iterator[Pip
         relay = None
         try:
             for queue, processes in WORKERS:
-                workers.append(harness.start_worker(queue, log_dir, concurrency=processes, env=worker_env))
-            relay = harness.start_relay(log_dir, env=env)
+                workers.append(launch.start_worker(queue, log_dir, concurrency=processes, env=worker_env))
+            relay = launch.start_relay(log_dir, env=env)
             yield Pipeline(relay, workers)
         finally:
-            harness.stop_all([*workers, *([relay] if relay else [])])
+            launch.stop_all([*workers, *([relay] if relay else [])])
 
 
 def backlog() -> int:
@@ -64,14 +64,14 @@ def backlog() -> int:
     for name in CONSUMERS:
         consumer = consumers.get_consumer(name)
         expected = sum(n for event_type, n in committed.items() if consumer.subscribes(event_type))
-        left += max(0, expected - harness.processed(name))
+        left += max(0, expected - readings.processed(name))
     return left
 
 
 def wait_consumed(timeout: float = 300) -> float:
     """Wait until every committed event is consumed; returns how long that took (s)."""
     started = time.monotonic()
-    harness.wait_until(
+    launch.wait_until(
         lambda: backlog() == 0, timeout=timeout, what="the consumers to handle every event", every=0.2
     )
     return time.monotonic() - started
@@ -90,7 +90,7 @@ def measure_load(pipeline: Pipeline, web: Process, url: str, kind: str, **load) 
     after = pipeline.cpu(web)
     timings = measured["kinds"].get(kind, {"ok_ms": [], "failed_ms": []})
     done = len(timings["ok_ms"])
-    latency = harness.distribution(timings["ok_ms"])
+    latency = stats.distribution(timings["ok_ms"])
     latency.pop("samples_ms", None)
     return {
         "requests": done,

@@ -15,11 +15,11 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from bench import harness, report
+from bench import report, session, standalone
 
 
 def main() -> None:
-    parser = harness.size_arguments(__doc__)
+    parser = standalone.size_arguments(__doc__)
     parser.add_argument("--parts", default=",".join(report.PARTS), help="a comma-separated subset")
     args = parser.parse_args()
     parts = [part for part in args.parts.split(",") if part]
@@ -27,7 +27,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     results, seconds = {}, {}
-    with harness.session() as log_dir:
+    with session.session() as log_dir:
         for part in parts:
             started = time.monotonic()
             sys.stderr.write(f"bench: {part} ({args.size})\n")
@@ -37,7 +37,7 @@ def main() -> None:
         {
             "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "size": args.size,
-            "machine": harness.machine(),
+            "machine": standalone.machine(),
             "seconds": seconds,
             "results": results,
         }

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import harness
-from bench.harness import start_relay, start_worker
+from bench import cleanup, launch, outbox, readings, standalone
+from bench.launch import start_relay, start_worker
 from bench.receivers import SmtpServer
 
 CONSUMERS = ("audit", "notification", "integration")
@@ -46,7 +46,7 @@ def record_login_flows(count: int) -> list[list[dict]]:
     from identity.models import User
     from identity_project.eventbus.models import OutboxEvent
 
-    harness.reset()
+    cleanup.reset()
     flows = []
     for n in range(count):
         email = f"flow-{n}-{uuid.uuid4().hex[:6]}@bench.example"
@@ -64,7 +64,7 @@ def record_login_flows(count: int) -> list[list[dict]]:
         flows.append(
             list(OutboxEvent.objects.filter(id__gt=since).order_by("id").values_list("envelope", flat=True))
         )
-    harness.reset()
+    cleanup.reset()
     return flows
 
 
@@ -98,7 +98,7 @@ class Feeder(threading.Thread):
                 pending = OutboxEvent.objects.count()
                 if pending < self.stock:
                     batch = self.make(self.stock)
-                    harness.fill_outbox(batch)
+                    outbox.fill_outbox(batch)
                     self.fed += len(batch)
                 self.stopping.wait(0.25)
         except BaseException as exc:
@@ -110,9 +110,9 @@ class Feeder(threading.Thread):
 def measure_source(source: str, sizes: dict, log_dir: Path) -> dict:
     """One source fed for the run's seconds, with the consumers' workers already running."""
     time.sleep(1.0)  # what the workers had prefetched of the source before is done with
-    harness.reset()
+    cleanup.reset()
     if source == "single":
-        make = harness.sample_envelopes
+        make = outbox.sample_envelopes
     else:
         flows = record_login_flows(sizes["flows"])
         cycle = itertools.cycle(range(len(flows)))
@@ -125,7 +125,7 @@ def measure_source(source: str, sizes: dict, log_dir: Path) -> dict:
     try:
         feeder.start()
         # Counted from the first event audited: the relay's start-up is no part of the pipeline's pace.
-        harness.wait_until(lambda: harness.processed("audit") > 0, timeout=120, what="the first audit entry")
+        launch.wait_until(lambda: readings.processed("audit") > 0, timeout=120, what="the first audit entry")
         since = datetime.now(UTC)
         time.sleep(sizes["seconds"] + sizes["warmup_s"])
         feeder.stopping.set()
@@ -140,7 +140,7 @@ def measure_source(source: str, sizes: dict, log_dir: Path) -> dict:
         result["flow"] = types
     window = slice(sizes["warmup_s"], sizes["warmup_s"] + sizes["seconds"])
     for consumer in CONSUMERS:
-        per_second = harness.timeline(consumer, since)
+        per_second = readings.timeline(consumer, since)
         counted = per_second[window]
         result["consumers"][consumer] = {
             "rate": round(sum(counted) / max(len(counted), 1), 1),
@@ -166,4 +166,4 @@ def measure(size: str, log_dir: Path) -> dict:
 
 
 if __name__ == "__main__":
-    harness.run_alone("sustained", measure, harness.size_arguments(__doc__).parse_args().size)
+    standalone.run_alone("sustained", measure, standalone.size_arguments(__doc__).parse_args().size)

@@ -26,7 +26,7 @@ from identity.api.throttles import AUTH_THROTTLES
 from identity.errors import IdentityError
 from identity.models import AuthSession, MFAChallenge, User
 from identity.network import client_ip, user_agent
-from identity.services import login, mfa, passkey_enrolment, sessions
+from identity.services import login, mfa_devices, passkey_enrolment, sessions
 from identity_project.eventbus.context import Actor, event_context
 
 PENDING = "identity_admin_pending"
@@ -150,7 +150,7 @@ def verify_view(site, request: HttpRequest) -> HttpResponse:
         if exc.status_code in (410, 423):
             return _restart(request, site, exc.detail)
         return _refused(request, site, "admin/identity/login_verify.html", form, exc, context)
-    device = mfa.device_by_key(signed_in.session.user, signed_in.challenge.device_id)
+    device = mfa_devices.device_by_key(signed_in.session.user, signed_in.challenge.device_id)
     return _signed_in(request, site, signed_in.session, device)
 
 
@@ -183,10 +183,10 @@ def enrol_view(site, request: HttpRequest) -> HttpResponse:
     user: User = session.user
     with event_context(actor=Actor("user", str(user.pk))):
         if "device" not in pending:
-            pending["device"] = mfa.mfa_device_create(user=user, method="totp").device_id
+            pending["device"] = mfa_devices.mfa_device_create(user=user, method="totp").device_id
             pending["passkey"] = passkey_enrolment.passkey_enrol_begin(user=user).device_id
             request.session[PENDING] = pending
-        device = mfa.device_by_key(user, pending["device"])
+        device = mfa_devices.device_by_key(user, pending["device"])
         passkey = admin_passkeys.answered(request)
         form = passkey or CodeForm(request.POST if request.method == "POST" else None)
         context = {
@@ -203,13 +203,13 @@ def enrol_view(site, request: HttpRequest) -> HttpResponse:
                     user=user, device_id=enrolled, credential=form.cleaned_data["credential"]
                 )
             else:
-                mfa.mfa_device_verify(user=user, device_id=enrolled, code=form.cleaned_data["code"])
+                mfa_devices.mfa_device_verify(user=user, device_id=enrolled, code=form.cleaned_data["code"])
             session = login.complete_after_enrolment(session=session)
         except IdentityError as exc:
             if exc.status_code == 410 and not passkey:
                 return _restart(request, site, exc.detail)
             return _refused(request, site, "admin/identity/login_enrol.html", form, exc, context)
-    return _signed_in(request, site, session, mfa.device_by_key(user, enrolled))
+    return _signed_in(request, site, session, mfa_devices.device_by_key(user, enrolled))
 
 
 def end_bound_session(request: HttpRequest) -> None:

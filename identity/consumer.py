@@ -8,7 +8,7 @@ from django_otp.plugins.otp_email.models import EmailDevice
 from identity import mail
 from identity.events import MFAChallengeIssued, MFADeviceCreated, PasswordResetRequested
 from identity.models import User
-from identity.services import mfa
+from identity.services import mfa_challenges
 from identity_project.eventbus import routing
 from identity_project.eventbus.consumers import Consumer
 from identity_project.eventbus.envelope import Delivered
@@ -35,7 +35,7 @@ def send_email_code(delivered: Delivered) -> None:
 @send_email_code.compensate
 def end_the_challenge(delivered: Delivered, error: BaseException) -> None:
     """No code could be made: the challenge fails (delivery_failed) and its pending session ends."""
-    mfa.challenge_delivery_failed(challenge_id=delivered.event.challenge_id)
+    mfa_challenges.challenge_delivery_failed(challenge_id=delivered.event.challenge_id)
 
 
 @identity.handles(MFADeviceCreated)

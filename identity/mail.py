@@ -23,7 +23,7 @@ from django_otp.plugins.otp_email.models import EmailDevice
 
 from identity import reset_tokens
 from identity.models import OutgoingMail, OutgoingMailAttempt, User
-from identity.services import mfa
+from identity.services import mfa_challenges
 from identity_project.eventbus import routing
 from identity_project.eventbus.outbound import mail, sender
 from identity_project.eventbus.outbound.channel import SENT, Channel, Outcome, RetryPolicy
@@ -52,7 +52,7 @@ class IdentityMailChannel(Channel):
 
     def given_up(self, record: OutgoingMail) -> None:
         if record.challenge_id is not None:
-            mfa.challenge_delivery_failed(challenge_id=record.challenge_id)
+            mfa_challenges.challenge_delivery_failed(challenge_id=record.challenge_id)
 
     def envelope(self, record: OutgoingMail) -> dict:
         return {"event_id": str(record.event_id), "type": f"{self.name}.{record.kind}"}

@@ -14,8 +14,8 @@ from django.views.decorators.csrf import csrf_protect
 from django_otp.admin import OTPAdminSite
 
 from identity import admin_door
-from identity.services.mfa import mfa_enabled
-from identity_project.eventbus import admin_pipeline
+from identity.services.mfa_devices import mfa_enabled
+from operations import pipeline_page
 
 
 class IdentityAdminSite(OTPAdminSite):
@@ -48,10 +48,10 @@ class IdentityAdminSite(OTPAdminSite):
         ]
         return [
             *door,
-            path("pipeline/", self.admin_view(admin_pipeline.pipeline_view), name="eventbus_pipeline"),
+            path("pipeline/", self.admin_view(pipeline_page.pipeline_view), name="eventbus_pipeline"),
             path(
                 "pipeline/dead-letters/<int:pk>/<str:action>",
-                self.admin_view(admin_pipeline.dead_letter_action_view),
+                self.admin_view(pipeline_page.dead_letter_action_view),
                 name="eventbus_pipeline_dead_letter",
             ),
             *super().get_urls(),
@@ -65,7 +65,7 @@ class IdentityAdminSite(OTPAdminSite):
 
     def get_app_list(self, request, app_label=None):
         apps = super().get_app_list(request, app_label)
-        if app_label is None and admin_pipeline.can_view(request.user):
+        if app_label is None and pipeline_page.can_view(request.user):
             url = reverse("admin:eventbus_pipeline", current_app=self.name)
             apps.insert(0, _operations_app(url))
         return apps

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "audit",
     "notification",
     "integration",
+    "operations",
 ]
 
 MIDDLEWARE = [

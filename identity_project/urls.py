@@ -5,20 +5,20 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from identity_project import health, scrape
-from identity_project.eventbus import api as eventbus_api
+from operations import api as operations_api
 
 api_v1 = [
-    path("events/catalog", eventbus_api.EventCatalogApi.as_view(), name="event-catalog"),
-    path("ops/pipeline", eventbus_api.PipelineApi.as_view(), name="pipeline"),
-    path("ops/dead-letters", eventbus_api.DeadLetterListApi.as_view(), name="dead-letter-list"),
+    path("events/catalog", operations_api.EventCatalogApi.as_view(), name="event-catalog"),
+    path("ops/pipeline", operations_api.PipelineApi.as_view(), name="pipeline"),
+    path("ops/dead-letters", operations_api.DeadLetterListApi.as_view(), name="dead-letter-list"),
     path(
         "ops/dead-letters/<int:pk>/replay",
-        eventbus_api.DeadLetterReplayApi.as_view(),
+        operations_api.DeadLetterReplayApi.as_view(),
         name="dead-letter-replay",
     ),
     path(
         "ops/dead-letters/<int:pk>/discard",
-        eventbus_api.DeadLetterDiscardApi.as_view(),
+        operations_api.DeadLetterDiscardApi.as_view(),
         name="dead-letter-discard",
     ),
 ]

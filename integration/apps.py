@@ -9,10 +9,10 @@ class IntegrationConfig(AppConfig):
 
     def ready(self) -> None:
         from identity_project.eventbus.outbound import resend
-        from identity_project.eventbus.pipeline import register_section
         from identity_project.scrape import register_circuits
         from integration import consumer, selectors  # noqa: F401
         from integration.services.channel import webhook
+        from operations.pipeline import register_section
 
         resend.register(webhook)
 

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from identity.api.serializers import credential_field
 from identity.api.throttles import AUTH_THROTTLES
 from identity.network import client_ip, user_agent
-from identity.services import accounts, login, mfa, passkeys, passwords, sessions
+from identity.services import accounts, login, mfa_challenges, passkeys, passwords, sessions
 from identity.services.tokens import IssuedTokens
 from identity_project.api_errors import ApiError
 from identity_project.serializers import StrictSerializer
@@ -124,7 +124,7 @@ class LoginApi(PublicAuthApi):
                 {
                     "mfa_required": True,
                     "challenge_id": challenge.id,
-                    "methods": mfa.challenge_methods(challenge),
+                    "methods": mfa_challenges.challenge_methods(challenge),
                     "expires_at": challenge.expires_at,
                 }
             )
@@ -148,7 +148,7 @@ class MfaSelectApi(PublicAuthApi):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        challenge = mfa.challenge_select(**data.validated_data)
+        challenge = mfa_challenges.challenge_select(**data.validated_data)
         answer = {"challenge_id": challenge.id, "method": challenge.method, "issued_at": timezone.now()}
         if challenge.method == passkeys.METHOD:
             answer["options"] = passkeys.challenge_options(challenge=challenge)

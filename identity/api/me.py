@@ -21,7 +21,7 @@ from identity.api.throttles import REAUTH_THROTTLES
 from identity.backends import effective_roles
 from identity.models import Role
 from identity.selectors import sessions_of
-from identity.services import accounts, mfa, passwords, sessions
+from identity.services import accounts, mfa_devices, passwords, sessions
 from identity_project.schema import error_answer
 from identity_project.serializers import StrictSerializer
 
@@ -45,7 +45,7 @@ def profile(user) -> dict:
         "email": user.email,
         "full_name": user.full_name,
         "is_active": user.is_active,
-        "mfa_enabled": mfa.mfa_enabled(user),
+        "mfa_enabled": mfa_devices.mfa_enabled(user),
         "roles": sorted(Role.objects.filter(pk__in=effective_roles(user)).values_list("name", flat=True)),
         "permissions": sorted(user.get_all_permissions()),
     }

@@ -2,7 +2,21 @@
 
 from django.urls import path
 
-from identity.api import admin_users, auth, authorization, me, passkeys, reauthentication, security
+from identity.api import (
+    admin_users,
+    auth,
+    devices,
+    elevation_requests,
+    ip_rules,
+    me,
+    mfa,
+    passkeys,
+    permissions,
+    reauthentication,
+    roles,
+    user_permissions,
+    user_roles,
+)
 
 urlpatterns = [
     path("auth/register", auth.RegisterApi.as_view(), name="auth-register"),
@@ -21,22 +35,22 @@ urlpatterns = [
     path("auth/passkey/login", passkeys.PasskeyLoginApi.as_view(), name="auth-passkey-login"),
     path("auth/reauthenticate", reauthentication.ReauthenticateApi.as_view(), name="auth-reauthenticate"),
     path("me", me.MeApi.as_view(), name="me"),
-    path("me/mfa/devices", security.MfaDeviceListApi.as_view(), name="me-mfa-devices"),
-    path("me/mfa/devices/<str:device_id>", security.MfaDeviceDeleteApi.as_view(), name="me-mfa-device"),
+    path("me/mfa/devices", mfa.MfaDeviceListApi.as_view(), name="me-mfa-devices"),
+    path("me/mfa/devices/<str:device_id>", mfa.MfaDeviceDeleteApi.as_view(), name="me-mfa-device"),
     path(
         "me/mfa/devices/<str:device_id>/verify",
-        security.MfaDeviceVerifyApi.as_view(),
+        mfa.MfaDeviceVerifyApi.as_view(),
         name="me-mfa-device-verify",
     ),
-    path("me/mfa/backup-codes", security.BackupCodesApi.as_view(), name="me-mfa-backup-codes"),
-    path("me/devices", security.MyDeviceListApi.as_view(), name="me-devices"),
-    path("me/devices/<uuid:device_id>", security.MyDeviceApi.as_view(), name="me-device"),
-    path("me/devices/<uuid:device_id>/trust", security.MyDeviceTrustApi.as_view(), name="me-device-trust"),
+    path("me/mfa/backup-codes", mfa.BackupCodesApi.as_view(), name="me-mfa-backup-codes"),
+    path("me/devices", devices.MyDeviceListApi.as_view(), name="me-devices"),
+    path("me/devices/<uuid:device_id>", devices.MyDeviceApi.as_view(), name="me-device"),
+    path("me/devices/<uuid:device_id>/trust", devices.MyDeviceTrustApi.as_view(), name="me-device-trust"),
     path(
-        "me/devices/<uuid:device_id>/untrust", security.MyDeviceUntrustApi.as_view(), name="me-device-untrust"
+        "me/devices/<uuid:device_id>/untrust", devices.MyDeviceUntrustApi.as_view(), name="me-device-untrust"
     ),
-    path("admin/ip-rules", security.IpRuleListApi.as_view(), name="admin-ip-rules"),
-    path("admin/ip-rules/<uuid:rule_id>", security.IpRuleDeleteApi.as_view(), name="admin-ip-rule"),
+    path("admin/ip-rules", ip_rules.IpRuleListApi.as_view(), name="admin-ip-rules"),
+    path("admin/ip-rules/<uuid:rule_id>", ip_rules.IpRuleDeleteApi.as_view(), name="admin-ip-rule"),
     path("me/password", me.MyPasswordApi.as_view(), name="me-password"),
     path("me/sessions", me.MySessionListApi.as_view(), name="me-sessions"),
     path("me/sessions/<uuid:session_id>", me.MySessionEndApi.as_view(), name="me-session"),
@@ -63,54 +77,56 @@ urlpatterns = [
         admin_users.AdminUserPasswordApi.as_view(),
         name="admin-user-password",
     ),
-    path("admin/users/<uuid:user_id>/roles", authorization.UserRolesApi.as_view(), name="admin-user-roles"),
+    path("admin/users/<uuid:user_id>/roles", user_roles.UserRolesApi.as_view(), name="admin-user-roles"),
     path(
         "admin/users/<uuid:user_id>/roles/<uuid:role_id>",
-        authorization.UserRoleDeleteApi.as_view(),
+        user_roles.UserRoleDeleteApi.as_view(),
         name="admin-user-role",
     ),
     path(
         "admin/users/<uuid:user_id>/permissions",
-        authorization.UserPermissionsApi.as_view(),
+        user_permissions.UserPermissionsApi.as_view(),
         name="admin-user-permissions",
     ),
     path(
         "admin/users/<uuid:user_id>/permissions/<uuid:permission_id>",
-        authorization.UserPermissionDeleteApi.as_view(),
+        user_permissions.UserPermissionDeleteApi.as_view(),
         name="admin-user-permission",
     ),
-    path("admin/roles", authorization.RoleListApi.as_view(), name="admin-roles"),
-    path("admin/roles/<uuid:role_id>", authorization.RoleDetailApi.as_view(), name="admin-role"),
-    path("admin/roles/<uuid:role_id>/clone", authorization.RoleCloneApi.as_view(), name="admin-role-clone"),
+    path("admin/roles", roles.RoleListApi.as_view(), name="admin-roles"),
+    path("admin/roles/<uuid:role_id>", roles.RoleDetailApi.as_view(), name="admin-role"),
+    path("admin/roles/<uuid:role_id>/clone", roles.RoleCloneApi.as_view(), name="admin-role-clone"),
     path(
         "admin/roles/<uuid:role_id>/permissions",
-        authorization.RolePermissionsApi.as_view(),
+        roles.RolePermissionsApi.as_view(),
         name="admin-role-permissions",
     ),
     path(
         "admin/roles/<uuid:role_id>/permissions/<uuid:permission_id>",
-        authorization.RolePermissionDeleteApi.as_view(),
+        roles.RolePermissionDeleteApi.as_view(),
         name="admin-role-permission",
     ),
-    path("admin/permissions", authorization.PermissionListApi.as_view(), name="admin-permissions"),
+    path("admin/permissions", permissions.PermissionListApi.as_view(), name="admin-permissions"),
     path(
         "admin/permissions/<uuid:permission_id>",
-        authorization.PermissionDetailApi.as_view(),
+        permissions.PermissionDetailApi.as_view(),
         name="admin-permission",
     ),
-    path("admin/elevation-requests", authorization.ElevationListApi.as_view(), name="admin-elevations"),
+    path("admin/elevation-requests", elevation_requests.ElevationListApi.as_view(), name="admin-elevations"),
     path(
         "admin/elevation-requests/<uuid:request_id>/approve",
-        authorization.ElevationApproveApi.as_view(),
+        elevation_requests.ElevationApproveApi.as_view(),
         name="admin-elevation-approve",
     ),
     path(
         "admin/elevation-requests/<uuid:request_id>/deny",
-        authorization.ElevationDenyApi.as_view(),
+        elevation_requests.ElevationDenyApi.as_view(),
         name="admin-elevation-deny",
     ),
     path(
-        "me/elevation-requests", authorization.MyElevationRequestApi.as_view(), name="me-elevation-requests"
+        "me/elevation-requests",
+        elevation_requests.MyElevationRequestApi.as_view(),
+        name="me-elevation-requests",
     ),
     path("admin/sessions", admin_users.AdminSessionListApi.as_view(), name="admin-sessions"),
     path("admin/sessions/<uuid:session_id>", admin_users.AdminSessionEndApi.as_view(), name="admin-session"),

@@ -16,7 +16,7 @@ from django.utils import timezone
 from identity.errors import Conflict
 from identity.events import ComplianceViolationDetected
 from identity.models import ComplianceViolation, Role, RoleAssignment, SodRule, User
-from identity.services.mfa import mfa_enabled
+from identity.services.mfa_devices import mfa_enabled
 from identity_project.eventbus.publisher import publish
 
 

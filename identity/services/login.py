@@ -24,7 +24,7 @@ from django.utils import timezone
 from identity.errors import AccountLocked, AddressRefused, InvalidCredentials
 from identity.events import SuspiciousLoginDetected, UserLoggedIn, UserLoginFailed
 from identity.models import AuthSession, Device, LoginAttempt, MFAChallenge, User
-from identity.services import devices, ip_rules, lockout, mfa, risk
+from identity.services import devices, ip_rules, lockout, mfa_challenges, mfa_devices, risk
 from identity.services.alerts import security_alert_raise
 from identity.services.sessions import session_start
 from identity.services.tokens import IssuedTokens, tokens_issue
@@ -177,7 +177,7 @@ def accepted(
         _count("locked_suspicious")
         return _Outcome(error=AccountLocked)
 
-    has_mfa = mfa.mfa_enabled(user)
+    has_mfa = mfa_devices.mfa_enabled(user)
     if assessment.level == "high" and not has_mfa and settings.IDENTITY["RISK_REFUSE_HIGH_WITHOUT_MFA"]:
         failed(attempt, user=user, reason="suspicious", now=now)
         return _Outcome(error=InvalidCredentials)
@@ -205,7 +205,7 @@ def accepted(
         with_tokens=attempt.door == "api",
     )
     if needs_mfa:
-        challenge = mfa.challenge_start(user=user, session=started.session)
+        challenge = mfa_challenges.challenge_start(user=user, session=started.session)
         _count("mfa_required")
         return _Outcome(signed_in=SignedIn(session=started.session, challenge=challenge))
     if must_enrol:
@@ -247,8 +247,10 @@ def mfa_verify(
 ) -> SignedIn:
     """The second step: a good code or passkey assertion opens the pending session (with tokens
     through the API)."""
-    with mfa.challenge_story(challenge_id):
-        challenge = mfa.challenge_verify(challenge_id=challenge_id, code=code, credential=credential)
+    with mfa_challenges.challenge_story(challenge_id):
+        challenge = mfa_challenges.challenge_verify(
+            challenge_id=challenge_id, code=code, credential=credential
+        )
         return _complete(challenge, remember_device, door)
 
 
@@ -269,7 +271,7 @@ def _opened(session_id) -> AuthSession:
         .get(pk=session_id)
     )
     if session.status != AuthSession.Status.PENDING_MFA:
-        raise mfa.ChallengeGone("The sign-in has ended: sign in again.")
+        raise mfa_challenges.ChallengeGone("The sign-in has ended: sign in again.")
     session.status, session.session_type, session.mfa_used = AuthSession.Status.ACTIVE, "mfa", True
     session.last_seen_at = session.authenticated_at = timezone.now()
     session.save(update_fields=["status", "session_type", "mfa_used", "last_seen_at", "authenticated_at"])

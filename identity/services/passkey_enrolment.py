@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from webauthn import generate_registration_options, verify_registration_response
 from webauthn.helpers import base64url_to_bytes, options_to_json_dict
 from webauthn.helpers.structs import (
@@ -20,7 +20,6 @@ from webauthn.helpers.structs import (
 from identity.errors import Conflict, IdentityError, NotFound
 from identity.events import MFACodeVerificationFailed, MFADeviceCreated, MFADeviceVerified
 from identity.models import User, WebAuthnDevice
-from identity.models.passkeys import credential_hash
 from identity.services.passkeys import (
     METHOD,
     REFUSED,
@@ -115,8 +114,6 @@ def _enrol_complete(*, user: User, device_id: str, credential: dict) -> Identity
             )
         )
         return IdentityError("The passkey's registration was not accepted.", code="invalid_credential")
-    if WebAuthnDevice.objects.filter(credential_id_hash=credential_hash(verified.credential_id)).exists():
-        return Conflict("This passkey is registered already.", code="passkey_registered")
     device.set_credential_id(verified.credential_id)
     device.public_key = verified.credential_public_key
     device.sign_count = verified.sign_count
@@ -125,7 +122,12 @@ def _enrol_complete(*, user: User, device_id: str, credential: dict) -> Identity
     device.transports = _transports(credential)
     device.discoverable = _discoverable(credential)
     device.confirmed = True
-    device.save()
+    # The credential's unique hash decides, also between two enrolments confirming it at once.
+    try:
+        with transaction.atomic():
+            device.save()
+    except IntegrityError:
+        return Conflict("This passkey is registered already.", code="passkey_registered")
     publish(MFADeviceVerified(user_id=user.id, device_id=device_id, method=METHOD))
     return None
 

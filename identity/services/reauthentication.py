@@ -21,7 +21,7 @@ from django.utils import timezone
 from identity.errors import AccountLocked, IdentityError, InvalidCode, InvalidCredentials
 from identity.events import MFACodeVerificationFailed, UserReauthenticated
 from identity.models import AuthSession, User
-from identity.services import lockout, mfa, passkeys
+from identity.services import lockout, mfa_challenges, mfa_devices, passkeys
 from identity.services.login import Attempt, failed, password_failed
 from identity.services.passkey_login import PasskeyRefused
 from identity_project.eventbus.publisher import publish
@@ -76,11 +76,11 @@ def _reauthenticate(
     else:
         if locked_out(user, proof.ip, now):
             return _Outcome(error=AccountLocked())
-        device = mfa.device_accepting(user, code)
+        device = mfa_devices.device_accepting(user, code)
         if device is None:
             _wrong_code(proof, user=user, now=now)
             return _Outcome(error=InvalidCode())
-        method = mfa.method_of(device)
+        method = mfa_devices.method_of(device)
     session_reauthenticated(proof.session, method=method, now=now)
     return _Outcome(method=method)
 
@@ -110,7 +110,7 @@ def password_check(proof: Proof, *, user: User, password: str, now: datetime) ->
 
 
 def _wrong_code(proof: Proof, *, user: User, now: datetime, method: str = "any") -> None:
-    mfa.wrong_code_counted(user=user, ip_address=proof.ip, now=now)
+    mfa_challenges.wrong_code_counted(user=user, ip_address=proof.ip, now=now)
     publish(
         MFACodeVerificationFailed(
             user_id=user.id, device_id="any", method=method, context="step_up",

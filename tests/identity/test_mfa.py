@@ -134,7 +134,7 @@ def test_a_backup_code_works_once_and_is_never_published(alice):
 
 
 def _backup_codes(user: User) -> list[str]:
-    from identity.services.mfa import backup_codes_generate
+    from identity.services.mfa_devices import backup_codes_generate
 
     return backup_codes_generate(user=user)
 

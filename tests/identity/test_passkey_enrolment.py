@@ -3,12 +3,17 @@ confirms it, and every registration that does not verify refused with nothing co
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.db import connection, transaction
 
 from identity.models import WebAuthnDevice
+from identity.models.passkeys import credential_hash
 from identity.services.accounts import user_register
 from tests.identity.passkey_support import RP_ID, begin, confirm, enrol_passkey
 from tests.identity.support import PASSWORD, api, bearer, login, mark, published_since, types_since
+from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("relying_party")]
 
@@ -110,3 +115,62 @@ def test_a_passkey_registered_already_is_a_conflict(alice, authenticator, bob):
 @pytest.fixture
 def bob(db):
     return user_register(email="bob@example.com", password=PASSWORD)
+
+
+def _waiting_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_passkey_registered_by_two_enrolments_at_once_is_a_conflict(alice, authenticator, bob):
+    # given alice's enrolment of a passkey saving, not yet committed (another worker's transaction)
+    authenticator.create(begin(bearer(login(api(), alice.email).json()["access"])).json()["options"])
+    alices = WebAuthnDevice.objects.get(user=alice)
+    saving, release = threading.Event(), threading.Event()
+
+    def alice_saves() -> None:
+        try:
+            with transaction.atomic():
+                WebAuthnDevice.objects.filter(pk=alices.pk).update(
+                    credential_id_hash=credential_hash(authenticator.credentials[0].credential_id),
+                    confirmed=True,
+                )
+                saving.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=alice_saves)
+    holder.start()
+    assert saving.wait(10)
+
+    # when bob's enrolment completes with the same credential meanwhile
+    client = bearer(login(api(), bob.email).json()["access"])
+    body = begin(client).json()
+    answers: list = []
+
+    def bob_confirms() -> None:
+        try:
+            answers.append(
+                confirm(
+                    client,
+                    body["device_id"],
+                    authenticator.create(body["options"], reuse=authenticator.credentials[0]),
+                )
+            )
+        finally:
+            connection.close()
+
+    confirming = threading.Thread(target=bob_confirms)
+    confirming.start()
+    wait_for(_waiting_on_a_lock, timeout=10, what="bob's save to wait on alice's")
+    release.set()
+    holder.join(10)
+    confirming.join(10)
+
+    # then bob is told the passkey is registered already, and nothing of his is confirmed
+    assert answers[0].status_code == 409, answers[0].content
+    assert answers[0].json()["error"]["code"] == "passkey_registered"
+    assert not WebAuthnDevice.objects.filter(user=bob, confirmed=True).exists()

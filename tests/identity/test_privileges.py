@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission as DjangoPermission
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from identity.models import AuthSession, ElevationRequest, Permission, User
-from identity.services import elevation, grants, lockout, mfa
+from identity.services import elevation, grants, lockout, mfa_devices
 from identity.services.accounts import user_register
 from tests.identity.support import PASSWORD, api, bearer, login, mark, types_since
 from tests.support.admin_site import admin_sign_in
@@ -255,7 +255,7 @@ def _inactive(user):
 
 
 def _with_backup_codes(user):
-    mfa.backup_codes_generate(user=user)
+    mfa_devices.backup_codes_generate(user=user)
 
 
 USER_ACTIONS = [

@@ -14,7 +14,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from identity.models import AuthSession, Device, LoginAttempt, User
 from identity.services.accounts import user_register
-from identity.services.mfa import backup_codes_generate
+from identity.services.mfa_devices import backup_codes_generate
 from tests.identity.support import (
     PASSWORD,
     api,

@@ -16,7 +16,7 @@ import pytest
 from django.urls import URLResolver, get_resolver
 
 from identity.models import AuthSession, Device, Permission, User
-from identity.services import grants, mfa, passkey_enrolment
+from identity.services import grants, mfa_devices, passkey_enrolment
 from identity.services.accounts import user_register
 from notification.models import Notification
 from tests.identity.support import PASSWORD, api, bearer, login, mark, published_since
@@ -219,7 +219,7 @@ def test_no_user_sees_or_touches_another_users_sessions_devices_mfa_devices_or_n
         .json()
     )
     bob_device = Device.objects.get(user=bob)
-    bob_mfa_id = mfa.mfa_device_create(user=bob, method="totp").device_id
+    bob_mfa_id = mfa_devices.mfa_device_create(user=bob, method="totp").device_id
     bob_passkey_id = passkey_enrolment.passkey_enrol_begin(user=bob, name="bob's passkey").device_id
     Notification.objects.create(
         user_id=bob.id, event_id=uuid.uuid4(), event_type="identity.user.locked", category="security",

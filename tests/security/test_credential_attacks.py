@@ -1,6 +1,6 @@
 """Credential stuffing from one address, a slow spray from many, and account enumeration.
 
-What is documented (README "Identity in short", identity/services/lockout.py and ip_rules.py,
+What is documented (docs/identity.md, identity/services/lockout.py and ip_rules.py,
 EVENTS.md): failures for STUFFING_ACCOUNTS distinct e-mails from one address within the lockout
 window block that address for STUFFING_BLOCK seconds (IPBlocklisted, one SecurityAlertRaised
 `credential_stuffing`), after which it is refused before any password is checked (403

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def production_environment(var_dir: Path) -> dict[str, str]:
-    """What an operator sets (README "Production"); the HTTPS settings are left to their defaults."""
+    """What an operator sets (docs/operations.md, Production); the HTTPS settings keep their defaults."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "DJANGO_SETTINGS"))}
     env.update(
         DJANGO_SETTINGS_MODULE="identity_project.settings",

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from identity.services.accounts import user_register
-from identity.services.mfa import mfa_device_create
+from identity.services.mfa_devices import mfa_device_create
 from identity.services.passkey_enrolment import passkey_enrol_begin
 from tests.identity.support import PASSWORD, api, login
 from tests.recording.records import KINDS

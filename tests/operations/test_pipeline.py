@@ -11,9 +11,10 @@ import pytest
 from django.db import transaction
 
 from audit.models import AuditEntry
-from identity_project.eventbus import deadletters, pipeline, redelivery, timeline
+from identity_project.eventbus import deadletters, redelivery
 from identity_project.eventbus.models import DeadLetter, DeliveryFailure, OutboxEvent, ProcessedEvent
 from identity_project.eventbus.publisher import publish
+from operations import pipeline, timeline
 from tests.probe.consumer import probe
 from tests.probe.events import ProbeRequested
 from tests.probe.models import ProbeEffect

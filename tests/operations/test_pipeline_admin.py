@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from identity import events
 from identity.models import Permission, PermissionGrant, User
-from identity_project.eventbus import charts, deadletters, timeline
+from identity_project.eventbus import deadletters
 from identity_project.eventbus.models import DeadLetter, OutboxEvent, ProcessedEvent
 from identity_project.eventbus.publisher import publish
+from operations import charts, timeline
 from tests.support.admin_site import admin_sign_in
 
 pytestmark = pytest.mark.django_db

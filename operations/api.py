@@ -1,4 +1,4 @@
-"""The ops API of the event bus: dead letters (list, replay, discard) and the catalog."""
+"""The ops API: the pipeline's state, dead letters (list, replay, discard) and the catalog."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from identity_project.api_errors import ApiError
-from identity_project.eventbus import deadletters, pipeline
+from identity_project.eventbus import deadletters
 from identity_project.eventbus.catalog_view import catalog_entries
 from identity_project.eventbus.models import DeadLetter
 from identity_project.permissions import has_permission
+from operations import pipeline
 
 ManageDeadLetters = has_permission("ops.manage_dead_letters")
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from identity_project.eventbus.pipeline import story
+from operations.pipeline import story
 
 
 class Command(BaseCommand):

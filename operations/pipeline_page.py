@@ -13,8 +13,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from identity_project.eventbus import charts, consumers, deadletters, pipeline, timeline
+from identity_project.eventbus import consumers, deadletters
 from identity_project.eventbus.models import DeadLetter
+from operations import charts, pipeline, timeline
 
 VIEW_PERMISSION = "ops.view_pipeline"
 MANAGE_PERMISSION = "ops.manage_dead_letters"
@@ -61,7 +62,7 @@ def pipeline_view(request: HttpRequest) -> HttpResponse:
         "open_circuits": {sid: circuit for sid, circuit in circuits.items() if circuit != "closed"},
         "circuits_total": len(circuits),
     }
-    return TemplateResponse(request, "admin/eventbus/pipeline.html", context)
+    return TemplateResponse(request, "admin/operations/pipeline.html", context)
 
 
 @require_POST
