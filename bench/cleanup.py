@@ -22,7 +22,7 @@ def reset() -> None:
     # Workers that run on between measures may still be in a message's transaction: the TRUNCATE
     # can lose a deadlock to it (or wait past the lock timeout), and is tried again once it ended.
     for attempt in range(20):
-        purge_queues(*routing.QUEUE_NAMES, "bench.noop")
+        purge_queues(*routing.queue_names())
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute("SET LOCAL lock_timeout = '5s'")

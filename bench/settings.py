@@ -23,8 +23,8 @@ from identity_project.settings import CELERY_BROKER_URL, EVENTBUS, INSTALLED_APP
 
 INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
 # The baseline's queue has the same arguments as the consumers' queues.
-CELERY_TASK_QUEUES = routing.task_queues(
-    CELERY_BROKER_URL, EVENTBUS["DELIVERY_LIMIT"], (*routing.QUEUE_NAMES, "bench.noop")
+CELERY_TASK_QUEUES = routing.ConsumerQueues(
+    CELERY_BROKER_URL, EVENTBUS["DELIVERY_LIMIT"], extra=("bench.noop",)
 )
 
 # `BENCH_HASHER=keycloak` signs in with Keycloak's Argon2 cost instead of Django's default.

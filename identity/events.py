@@ -751,7 +751,3 @@ def _login_failed_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
 def _enumeration_widened(data: dict[str, Any]) -> dict[str, Any]:
     """v2 only added a value to an enumeration: v1 data is valid v2 data."""
     return data
-
-
-# The events identity publishes, each at its newest version.
-CATALOG: tuple[type[Event], ...] = tuple(registry.events("identity", newest_only=True))

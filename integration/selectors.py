@@ -10,7 +10,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from identity import directory
-from identity.events import CATALOG, AuditLogCreated, ComplianceViolationDetected, SecurityAlertRaised
+from identity.events import AuditLogCreated, ComplianceViolationDetected, SecurityAlertRaised
+from identity_project.eventbus.catalog import registry
 from integration.circuit import CircuitBreaker
 from integration.models import WebhookDelivery, WebhookSubscription
 
@@ -18,7 +19,6 @@ from integration.models import WebhookDelivery, WebhookSubscription
 SIEM_EVENT_TYPES = frozenset(
     {ComplianceViolationDetected.type, AuditLogCreated.type, SecurityAlertRaised.type}
 )
-CATALOG_TYPES = frozenset(cls.type for cls in CATALOG)
 
 
 def event_type_matches(patterns: list[str], event_type: str) -> bool:
@@ -27,7 +27,9 @@ def event_type_matches(patterns: list[str], event_type: str) -> bool:
 
 
 def patterns_matching_nothing(patterns: list[str]) -> list[str]:
-    return [p for p in patterns if not any(fnmatch.fnmatchcase(t, p) for t in CATALOG_TYPES)]
+    """The patterns no event of identity's catalog (the registry, at its newest versions) matches."""
+    types = [cls.type for cls in registry.events("identity", newest_only=True)]
+    return [p for p in patterns if not any(fnmatch.fnmatchcase(t, p) for t in types)]
 
 
 def subscription_wants(subscription: WebhookSubscription, event_type: str) -> bool:

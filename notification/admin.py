@@ -14,15 +14,20 @@ class NotificationRuleAdmin(admin.ModelAdmin):
         "recipients",
         "email",
         "in_app",
-        "urgent",
+        "lane",
         "category",
         "mandatory",
         "threshold_count",
         "is_active",
     )
-    list_filter = ("is_active", "urgent", "mandatory", "category", "recipients")
+    list_filter = ("is_active", "mandatory", "category", "recipients")
     list_editable = ("is_active",)
     search_fields = ("key", "event_type", "template")
+
+    @admin.display(description="lane")
+    def lane(self, rule: NotificationRule) -> str:
+        """Its event's (notification/events.py), not the rule's to choose."""
+        return "urgent" if rule.urgent else "routine"
 
 
 @admin.register(Delivery)

@@ -1,4 +1,8 @@
-"""The default notification rules: every event marked N in ../shared/EVENTS.md notifies someone."""
+"""The default notification rules: every event marked N in ../shared/EVENTS.md notifies someone.
+
+Migrations keep their own frozen copy of the rows they install (0002_default_rules): a rule added
+here comes with a data migration of its own that adds that rule, and resets nothing an admin
+edited. The tests reinstall these after flushing the tables."""
 
 from __future__ import annotations
 
@@ -15,19 +19,18 @@ def _rule(key: str, event_type: str, category: str, **fields: Any) -> dict[str, 
         "permission": "",
         "email": True,
         "in_app": True,
-        "urgent": False,
         "mandatory": False,
         **fields,
     }
 
 
-URGENT_MANDATORY = {"urgent": True, "mandatory": True}
+MANDATORY = {"mandatory": True}
 
 RULES = [
     _rule("welcome", "identity.user.registered", "account"),
     _rule("new-sign-in", "identity.user.logged_in", "security", dedupe_field="ip_address"),
-    _rule("suspicious-login", "identity.suspicious_login.detected", "security_alerts", **URGENT_MANDATORY),
-    _rule("account-locked", "identity.user.locked", "security_alerts", **URGENT_MANDATORY),
+    _rule("suspicious-login", "identity.suspicious_login.detected", "security_alerts", **MANDATORY),
+    _rule("account-locked", "identity.user.locked", "security_alerts", **MANDATORY),
     _rule("account-deactivated", "identity.user.deactivated", "account", in_app=False, mandatory=True),
     _rule("password-changed", "identity.password.changed", "security", mandatory=True),
     # The reset mail itself, with its link, is identity's (identity/mail.py): a token
@@ -38,7 +41,7 @@ RULES = [
         "identity.token_family.revoked",
         "security_alerts",
         conditions={"reason": "reuse_detected"},
-        **URGENT_MANDATORY,
+        **MANDATORY,
     ),
     _rule(
         "mfa-failures",
@@ -70,7 +73,7 @@ RULES = [
         "security_alerts",
         recipients="permission",
         permission=ADMINS,
-        **URGENT_MANDATORY,
+        **MANDATORY,
     ),
     _rule(
         "compliance-violation",

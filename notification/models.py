@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 from identity_project.eventbus.models import SweepRun
 from identity_project.eventbus.outbound.records import OutboundAttempt, OutboundRecord
+from notification import events
 
 
 class Category(models.TextChoices):
@@ -41,9 +43,6 @@ class NotificationRule(models.Model):
     template = models.CharField(
         max_length=60, help_text="notification/messages/<template>.txt: first line subject, then the body"
     )
-    urgent = models.BooleanField(
-        default=False, help_text="Sends go through the notification.urgent lane (retries included)."
-    )
     category = models.CharField(max_length=20, choices=Category.choices, default=Category.SECURITY)
     mandatory = models.BooleanField(default=False, help_text="Sent whatever the recipient's preferences.")
     conditions = models.JSONField(
@@ -73,6 +72,23 @@ class NotificationRule(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def urgent(self) -> bool:
+        """Its event's lane (notification/events.py): its sends go through notification.urgent,
+        retries included, and are not rate limited."""
+        return events.is_urgent(self.event_type)
+
+    def clean(self) -> None:
+        """A rule for an event the notification consumer does not take would never fire."""
+        super().clean()
+        if self.event_type not in events.EVENT_TYPES:
+            raise ValidationError(
+                {
+                    "event_type": f"The notification consumer does not take {self.event_type!r}: a rule "
+                    "may name only an event of notification/events.py."
+                }
+            )
 
 
 class Delivery(OutboundRecord):

@@ -14,9 +14,9 @@ from pathlib import Path
 
 
 def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("127.0.0.1", 0))
+        return udp.getsockname()[1]
 
 
 RUN_ID = os.environ.setdefault("TEST_RUN_ID", uuid.uuid4().hex[:10])
@@ -50,7 +50,6 @@ from identity_project.settings import (  # noqa: E402
     CELERY_BROKER_TRANSPORT_OPTIONS,
     CELERY_BROKER_URL,
     DATABASES,
-    EVENTBUS,
     INSTALLED_APPS,
     LOGGING,
 )
@@ -62,9 +61,6 @@ PROMETHEUS_MULTIPROC_DIR = Path(tempfile.gettempdir()) / f"identity-test-metrics
 DATABASES["default"]["TEST"] = {"NAME": f"test_identity_{RUN_ID}"}
 # Runs share a Redis database: each keeps to its own keys (and removes only those).
 CACHES["default"]["KEY_PREFIX"] = f"test-{RUN_ID}"
-CELERY_TASK_QUEUES = routing.task_queues(
-    CELERY_BROKER_URL, EVENTBUS["DELIVERY_LIMIT"], (*routing.QUEUE_NAMES, "probe")
-)
 if routing.broker_is_redis(CELERY_BROKER_URL):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         **CELERY_BROKER_TRANSPORT_OPTIONS,

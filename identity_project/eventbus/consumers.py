@@ -45,7 +45,7 @@ from django.conf import settings
 from django.db import transaction
 
 from identity_project.celery import app
-from identity_project.eventbus import deadletters, redelivery, retries, wire
+from identity_project.eventbus import deadletters, redelivery, retries, routing, wire
 from identity_project.eventbus.catalog import Event, registry
 from identity_project.eventbus.context import SYSTEM, event_context
 from identity_project.eventbus.envelope import Delivered, EnvelopeInvalid, decode
@@ -131,6 +131,7 @@ class Consumer:
         self._all_types: tuple[int, frozenset[str]] = (-1, frozenset())
         self.task = self._make_task()
         self.metrics = ConsumerMetrics(name)
+        routing.declare(queue, urgent_queue)
         _consumers[name] = self
 
     # --- declaring what it handles -----------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The queues, declared in one place: one per consumer (plus the urgent lane), each with its
-dead-letter queue on RabbitMQ.
+"""The queues, declared by the consumers: each consumer's queue (and its urgent lane), each with
+its dead-letter queue on RabbitMQ, and the one drain that moves those into the dead-letter store.
 
 On RabbitMQ the queues are quorum queues with a delivery limit: a message that kills its
 worker every time is dead-lettered to `<queue>.dlq` after DELIVERY_LIMIT redeliveries, and
@@ -9,6 +9,8 @@ them; retries then wait in the broker, not in a worker's memory.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 from kombu import Exchange, Queue
 
@@ -20,7 +22,15 @@ NOTIFICATION = "notification"
 NOTIFICATION_URGENT = "notification.urgent"
 INTEGRATION = "integration"
 IDENTITY = "identity"
-QUEUE_NAMES = (AUDIT, NOTIFICATION, NOTIFICATION_URGENT, INTEGRATION, IDENTITY)
+
+# The queues the consumers declared, in the order they did: filled by Consumer() (consumers.py),
+# which every consumer module runs when its app's ready() imports it.
+_declared: dict[str, None] = {}
+
+
+def declare(*names: str | None) -> None:
+    """A consumer's queues (its queue, its urgent lane): Celery declares and consumes them."""
+    _declared.update(dict.fromkeys(name for name in names if name))
 
 
 def broker_is_rabbitmq(broker_url: str) -> bool:
@@ -48,9 +58,7 @@ def _queue_arguments(name: str, broker_url: str, delivery_limit: int) -> dict[st
     }
 
 
-def task_queues(
-    broker_url: str, delivery_limit: int, names: tuple[str, ...] = QUEUE_NAMES
-) -> tuple[Queue, ...]:
+def task_queues(broker_url: str, delivery_limit: int, names: tuple[str, ...]) -> tuple[Queue, ...]:
     """The queues Celery declares and consumes (CELERY_TASK_QUEUES)."""
     return tuple(
         Queue(
@@ -88,8 +96,51 @@ def declare_dead_letter_topology(connection, broker_url: str, names: tuple[str, 
         queue.bind(channel).declare()
 
 
+class ConsumerQueues(list):
+    """CELERY_TASK_QUEUES: the queues of the registered consumers (and `extra` ones, for plain
+    tasks of their own), built whenever they are read, not when settings are evaluated.
+
+    Settings are evaluated before Django loads the apps, so before any consumer is registered.
+    Celery reads task_queues once, the first time it needs them (`app.amqp.queues`): a worker or
+    beat after Celery's Django fixup ran django.setup() (the loader's import_modules, before the
+    worker selects its -Q queues), web and relay at their first publish. By then every installed
+    app's ready() has imported its consumer module, and each Consumer() has declared its queues
+    (`declare`). Read earlier, it raises AppRegistryNotReady rather than leave a consumer's queue
+    out, which Celery would create on the fly without the quorum arguments and never drain.
+
+    A list of kombu Queues to whoever reads it (Celery, Flower), as task_queues is documented;
+    its items are computed on each read, never stored.
+    """
+
+    def __init__(self, broker_url: str, delivery_limit: int, *, extra: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.broker_url = broker_url
+        self.delivery_limit = delivery_limit
+        self.extra = extra
+
+    def _queues(self) -> tuple[Queue, ...]:
+        from django.apps import apps
+
+        apps.check_apps_ready()
+        names = tuple(dict.fromkeys((*_declared, *self.extra)))
+        return task_queues(self.broker_url, self.delivery_limit, names)
+
+    def __iter__(self) -> Iterator[Queue]:
+        return iter(self._queues())
+
+    def __len__(self) -> int:
+        return len(self._queues())
+
+    def __getitem__(self, index):
+        return self._queues()[index]
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
 def queue_names() -> tuple[str, ...]:
-    """The names of the queues this process's Celery app knows (the settings' task_queues)."""
+    """The names of the queues this process's Celery app knows (the settings' task_queues): the
+    queues Celery consumes, and whose dead-letter queues the drain empties."""
     from django.conf import settings
 
     return tuple(queue.name for queue in settings.CELERY_TASK_QUEUES)

@@ -38,8 +38,9 @@ else:
     }
 CELERY_BROKER_CONNECTION_TIMEOUT = EVENTBUS["BROKER_TIMEOUT"]
 
-# The queues (routing.py) and the default one, where identity's tasks go.
-CELERY_TASK_QUEUES = routing.task_queues(CELERY_BROKER_URL, EVENTBUS["DELIVERY_LIMIT"])
+# The queues, built from the registered consumers once apps are loaded (routing.ConsumerQueues),
+# and the default one, where identity's tasks go.
+CELERY_TASK_QUEUES = routing.ConsumerQueues(CELERY_BROKER_URL, EVENTBUS["DELIVERY_LIMIT"])
 CELERY_TASK_DEFAULT_QUEUE = routing.IDENTITY
 CELERY_TASK_DEFAULT_EXCHANGE = routing.EXCHANGE.name
 CELERY_TASK_DEFAULT_EXCHANGE_TYPE = routing.EXCHANGE.type

@@ -46,7 +46,8 @@ def test_event_catalog_json_lists_the_67_events_at_their_newest_version():
 
     catalog = json.loads(out.getvalue())
     assert len(catalog) == 67
-    assert {e["name"] for e in catalog} == {cls.__name__ for cls in events.CATALOG}
+    newest = registry.events("identity", newest_only=True)
+    assert {e["name"] for e in catalog} == {cls.__name__ for cls in newest}
     registered = next(e for e in catalog if e["name"] == "UserRegistered")
     assert registered["type"] == "identity.user.registered"
     assert registered["version"] == 1

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -361,3 +362,38 @@ def test_the_admin_lists_rules_and_deliveries_with_their_status(user, deliver, c
     assert deliveries.status_code == 200
     assert b"Your password was changed" in deliveries.content
     assert b"Sent" in deliveries.content
+
+
+def test_a_rule_may_only_name_an_event_the_consumer_takes(client):
+    # given a rule for an event notification does not take (identity.user.updated)
+    rule = NotificationRule(key="user-updated", event_type="identity.user.updated", template="welcome")
+
+    # then validating it refuses it, naming the event
+    with pytest.raises(ValidationError) as refused:
+        rule.full_clean()
+    assert "does not take 'identity.user.updated'" in str(refused.value.message_dict["event_type"])
+
+    # and the admin's form refuses it too, while an event of the table is accepted
+    admin = User.objects.create_superuser("root@example.com", "a-long-test-password")
+    admin_sign_in(client, admin, "a-long-test-password")
+    form = {
+        "key": "user-updated",
+        "event_type": "identity.user.updated",
+        "is_active": "on",
+        "recipients": "user",
+        "email": "on",
+        "in_app": "on",
+        "template": "welcome",
+        "category": "account",
+        "conditions": "{}",
+        "threshold_count": "1",
+        "threshold_window_seconds": "0",
+    }
+    refused_page = client.post("/admin/notification/notificationrule/add/", form)
+    assert refused_page.status_code == 200
+    assert b"does not take" in refused_page.content
+    accepted = client.post(
+        "/admin/notification/notificationrule/add/", {**form, "event_type": "identity.user.registered"}
+    )
+    assert accepted.status_code == 302
+    assert NotificationRule.objects.get(key="user-updated").event_type == "identity.user.registered"

@@ -16,3 +16,10 @@ class ProbeRequested(Event, type="tests.probe.requested", aggregate="probe", sou
     action: Action
     fail_times: int = 0
     marker_dir: str = ""
+
+
+class ProbeNoted(Event, type="tests.probe.noted", aggregate="probe", source="tests"):
+    """The recipe's new event (tests/test_recipes.py): a class and its publisher, nothing else."""
+
+    probe_id: str
+    note: str
