@@ -56,13 +56,13 @@ def backlog() -> int:
     """Events committed since the last reset that a consumer has not handled yet."""
     from django.db.models import Count
 
-    from identity_project.eventbus import consumers
+    from identity_project.eventbus import consumer_registry
     from identity_project.eventbus.models import OutboxEvent
 
     committed = dict(OutboxEvent.objects.order_by().values_list("type").annotate(n=Count("id")))
     left = 0
     for name in CONSUMERS:
-        consumer = consumers.get_consumer(name)
+        consumer = consumer_registry.get_consumer(name)
         expected = sum(n for event_type, n in committed.items() if consumer.subscribes(event_type))
         left += max(0, expected - readings.processed(name))
     return left

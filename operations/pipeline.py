@@ -18,7 +18,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from identity_project.celery import app
-from identity_project.eventbus import consumers, routing
+from identity_project.eventbus import consumer_registry, routing
 from identity_project.eventbus.models import DeadLetter, DeliveryFailure, OutboxEvent, ProcessedEvent
 
 LATENCY_SAMPLE = 1000
@@ -109,7 +109,7 @@ def snapshot() -> dict[str, Any]:
         .values_list("consumer", "n")
     )
     per_consumer = {}
-    for consumer in consumers.all_consumers():
+    for consumer in consumer_registry.all_consumers():
         name = consumer.name
         per_consumer[name] = {
             "processed_last_hour": ProcessedEvent.objects.filter(
@@ -155,7 +155,7 @@ def story(correlation_id: str) -> list[dict[str, Any]]:
     told = []
     for event in events:
         outcomes = []
-        for consumer in consumers.all_consumers():
+        for consumer in consumer_registry.all_consumers():
             if not consumer.subscribes(event.type):
                 continue
             attempts = [f for f in failed.get(event.event_id, []) if f.consumer == consumer.name]

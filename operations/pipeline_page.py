@@ -13,7 +13,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from identity_project.eventbus import consumers, deadletters
+from identity_project.eventbus import consumer_registry, deadletters
 from identity_project.eventbus.models import DeadLetter
 from operations import charts, pipeline, timeline
 
@@ -32,7 +32,7 @@ def pipeline_view(request: HttpRequest) -> HttpResponse:
     if not can_view(request.user):
         raise PermissionDenied
     state = pipeline.snapshot()
-    hour = timeline.last_hour([c.name for c in consumers.all_consumers()])
+    hour = timeline.last_hour([c.name for c in consumer_registry.all_consumers()])
     pending = DeadLetter.objects.filter(status=DeadLetter.Status.PENDING).order_by("-updated_at", "-id")
     circuits = state.get("circuits", {})
     context = {

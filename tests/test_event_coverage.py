@@ -21,7 +21,7 @@ from identity.services import roles as roles_service
 from identity.services.passwords import password_reset_lookup
 from identity.services.sessions import sessions_expire_due
 from identity_project.eventbus.catalog import registry
-from identity_project.eventbus.consumers import all_consumers, get_consumer
+from identity_project.eventbus.consumer_registry import all_consumers, get_consumer
 from identity_project.eventbus.context import new_correlation_id
 from identity_project.eventbus.models import OutboxEvent
 from tests.support.admin_site import admin_sign_in

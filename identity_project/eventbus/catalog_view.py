@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from identity_project.eventbus.catalog import registry
-from identity_project.eventbus.consumers import all_consumers
+from identity_project.eventbus.consumer_registry import all_consumers
 
 
 def catalog_entries(source: str = "identity", *, newest_only: bool = True) -> list[dict[str, Any]]:

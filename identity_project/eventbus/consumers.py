@@ -45,7 +45,7 @@ from django.conf import settings
 from django.db import transaction
 
 from identity_project.celery import app
-from identity_project.eventbus import deadletters, redelivery, retries, routing, wire
+from identity_project.eventbus import consumer_registry, deadletters, redelivery, retries, routing, wire
 from identity_project.eventbus.catalog import Event, registry
 from identity_project.eventbus.context import SYSTEM, event_context
 from identity_project.eventbus.envelope import Delivered, EnvelopeInvalid, decode
@@ -58,12 +58,6 @@ from identity_project.metrics import ConsumerMetrics
 log = structlog.get_logger(__name__)
 
 LOG_KEYS = ("correlation_id", "event_id", "event_type", "consumer", "attempt")
-_consumers: dict[str, Consumer] = {}
-
-
-def all_consumers() -> list[Consumer]:
-    return list(_consumers.values())
-
 
 # What the handlers of one message's events read once for them all (see once_per_message).
 _message_memo: ContextVar[dict[Hashable, Any] | None] = ContextVar("message_memo", default=None)
@@ -79,10 +73,6 @@ def once_per_message(key: Hashable, compute: Callable[[], Any]) -> Any:
     if key not in memo:
         memo[key] = compute()
     return memo[key]
-
-
-def get_consumer(name: str) -> Consumer:
-    return _consumers[name]
 
 
 class Handler:
@@ -118,8 +108,6 @@ class Consumer:
         batch_size: int = 1,
         max_retries: int | None = None,
     ) -> None:
-        if name in _consumers:
-            raise ValueError(f"consumer {name!r} is defined twice")
         self.name = name
         self.queue = queue
         self.urgent_queue = urgent_queue
@@ -131,8 +119,8 @@ class Consumer:
         self._all_types: tuple[int, frozenset[str]] = (-1, frozenset())
         self.task = self._make_task()
         self.metrics = ConsumerMetrics(name)
+        consumer_registry.add(self)
         routing.declare(queue, urgent_queue)
-        _consumers[name] = self
 
     # --- declaring what it handles -----------------------------------------------------------
 
@@ -461,13 +449,9 @@ class Consumer:
 # is bound before the task runs and removed after Celery is done with it.
 
 
-def _consumer_of_task(task: Task) -> Consumer | None:
-    return _consumers.get(task.name.removesuffix(".consume")) if task.name.endswith(".consume") else None
-
-
 @signals.task_prerun.connect
 def _bind_message_log_context(task: Task, args: tuple = (), kwargs: dict | None = None, **_: object) -> None:
-    consumer = _consumer_of_task(task)
+    consumer = consumer_registry.consumer_of_task(task)
     if consumer is None:
         return
     attempt = Attempt.of(task, **(kwargs or {})).event
@@ -480,5 +464,5 @@ def _bind_message_log_context(task: Task, args: tuple = (), kwargs: dict | None 
 
 @signals.task_postrun.connect
 def _unbind_message_log_context(task: Task, **_: object) -> None:
-    if _consumer_of_task(task) is not None:
+    if consumer_registry.consumer_of_task(task) is not None:
         structlog.contextvars.unbind_contextvars(*LOG_KEYS)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from identity_project import metrics
 from identity_project.celery import app
-from identity_project.eventbus import consumers, routing
+from identity_project.eventbus import consumer_registry, routing
 from identity_project.eventbus.envelope import envelope_event_id
 from identity_project.eventbus.errors import PermanentError
 from identity_project.eventbus.models import DeadLetter
@@ -120,7 +120,7 @@ def replay(letter: DeadLetter) -> DeadLetter:
 
 def _send_again(letter: DeadLetter) -> None:
     try:
-        consumer = consumers.get_consumer(letter.consumer)
+        consumer = consumer_registry.get_consumer(letter.consumer)
     except KeyError:
         raise DeadLetterError(
             f"{letter.consumer} is not a consumer: this letter is a task message, not an event to replay"
@@ -157,7 +157,9 @@ def _log_fields(letter: DeadLetter) -> dict[str, Any]:
 
 
 def _consumer_of_queue(queue: str) -> str:
-    return next((c.name for c in consumers.all_consumers() if queue in (c.queue, c.urgent_queue)), queue)
+    return next(
+        (c.name for c in consumer_registry.all_consumers() if queue in (c.queue, c.urgent_queue)), queue
+    )
 
 
 def drain_dead_letter_queues(limit: int = 1000) -> int:
@@ -182,7 +184,7 @@ def drain_dead_letter_queues(limit: int = 1000) -> int:
 def _store_dead_lettered_message(queue: str, message) -> None:
     headers = message.headers or {}
     task = str(headers.get("task", ""))
-    known = {c.name for c in consumers.all_consumers()}
+    known = {c.name for c in consumer_registry.all_consumers()}
     consumer = task.removesuffix(".consume")
     deliveries = headers.get("x-delivery-count") or settings.EVENTBUS["DELIVERY_LIMIT"]
     error = f"dead-lettered by RabbitMQ after {deliveries} deliveries: it killed or stalled its worker"
@@ -211,7 +213,7 @@ def give_up(*, consumer: str, queue: str, envelopes: list[Any], deliveries: int,
     A batch is sent again event by event, so only the event that really kills the worker ends
     here and the others are applied; a single event becomes a dead letter."""
     if len(envelopes) > 1:
-        target = consumers.get_consumer(consumer)
+        target = consumer_registry.get_consumer(consumer)
         for envelope in envelopes:
             target.send([envelope], queue=queue)
         return

@@ -32,8 +32,7 @@ from django.db.models import F
 
 from identity_project import metrics
 from identity_project.celery import app
-from identity_project.eventbus import consumers as consumer_registry
-from identity_project.eventbus import deadletters, doorbell
+from identity_project.eventbus import consumer_registry, deadletters, doorbell
 from identity_project.eventbus.models import OutboxEvent, OutboxTask
 
 log = structlog.get_logger(__name__)

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 
 from audit.consumer import audit
 from identity_project.celery import app as celery_app
-from identity_project.eventbus import consumers, routing
+from identity_project.eventbus import consumer_registry, routing
 from identity_project.eventbus.models import DeadLetter
 from identity_project.eventbus.publisher import publish
 from integration.models import WebhookAttempt
@@ -236,7 +236,7 @@ def _copies_onto_the_queues(envelopes: list[dict]) -> int:
     sent = 0
     with celery_app.connection_for_write() as broker:
         producer = broker.Producer(serializer="json")
-        for consumer in consumers.all_consumers():
+        for consumer in consumer_registry.all_consumers():
             for queue, group in consumer.route(envelopes):
                 for start in range(0, len(group), consumer.batch_size):
                     chunk = group[start : start + consumer.batch_size]
