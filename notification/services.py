@@ -1,17 +1,12 @@
-"""Applying notification rules to an event, folding into digests, and preferences (the writes)."""
+"""Applying notification rules to an event: who is told, on which channel, with which message,
+within thresholds, dedupe and rate limits. Digests (digests.py) send what was folded here."""
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.template import Context, Engine
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from identity.directory import Contact, contact_of, contacts_with_permission
@@ -19,6 +14,7 @@ from identity_project.eventbus.consumers import once_per_message
 from identity_project.eventbus.envelope import Delivered
 from identity_project.eventbus.outbound import sender
 from notification import channels
+from notification.digests import DIGEST_EVENT_TYPE
 from notification.models import (
     MANDATORY_CATEGORIES,
     DedupeMark,
@@ -29,29 +25,7 @@ from notification.models import (
     Preference,
     ThresholdHit,
 )
-
-DIGEST_EVENT_TYPE = "notification.digest"
-
-
-class NotificationError(Exception):
-    """A request the notification services refuse; the API maps it to its error shape."""
-
-    code = "notification_error"
-
-    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None) -> None:
-        super().__init__(message)
-        self.fields = fields or {}
-
-
-class MandatoryCategory(NotificationError):
-    code = "mandatory_category"
-
-
-@dataclass(frozen=True)
-class Message:
-    subject: str
-    text: str
-    html: str
+from notification.rendering import render
 
 
 def notify(*, delivered: Delivered) -> None:
@@ -165,23 +139,6 @@ def _over_rate_limit(rule: NotificationRule, contact: Contact) -> bool:
     return recent >= settings.NOTIFICATION["RATE_LIMIT_PER_HOUR"]
 
 
-# Plain-text templates must not HTML-escape what they show; the HTML layout escapes it.
-_TEXT_TEMPLATES = Engine(app_dirs=True, autoescape=False)
-
-
-def render(template: str, context: dict[str, Any]) -> Message:
-    """notification/messages/<template>.txt: first line the subject, the rest the body; the
-    e-mail layouts (text and HTML) wrap the body."""
-    rendered = _TEXT_TEMPLATES.get_template(f"notification/messages/{template}.txt").render(Context(context))
-    subject, _, body = rendered.partition("\n")
-    layout = {**context, "subject": subject.strip(), "body": body.strip()}
-    return Message(
-        subject=subject.strip()[:255],
-        text=_TEXT_TEMPLATES.get_template("notification/email/layout.txt").render(Context(layout)),
-        html=render_to_string("notification/email/layout.html", layout),
-    )
-
-
 def _record(
     rule: NotificationRule, delivered: Delivered, contact: Contact, *, folded: bool, count: int
 ) -> bool:
@@ -260,75 +217,3 @@ def threshold_hits_purge() -> int:
     keep = max(dt.timedelta(days=1), dt.timedelta(seconds=longest))
     deleted, _ = ThresholdHit.objects.filter(occurred_at__lt=timezone.now() - keep).delete()
     return deleted
-
-
-def digests_send() -> int:
-    """Fold each recipient's folded e-mails into one digest e-mail, sent after commit.
-    Returns the number of digests. Rows locked by a concurrent run are left to it."""
-    made = 0
-    with transaction.atomic():
-        folded = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(status=Delivery.Status.FOLDED, channel=Delivery.Channel.EMAIL)
-            .order_by("recipient_id", "created_at")
-        )
-        by_recipient: dict[uuid.UUID, list[Delivery]] = {}
-        for delivery in folded:
-            by_recipient.setdefault(delivery.recipient_id, []).append(delivery)
-        for recipient_id, items in by_recipient.items():
-            digest = _digest(recipient_id, items)
-            Delivery.objects.filter(pk__in=[d.pk for d in items]).update(
-                status=Delivery.Status.DIGESTED, digest=digest
-            )
-            sender.send_after_commit(channels.email, event_id=digest.event_id)
-            made += 1
-    return made
-
-
-def _digest(recipient_id: uuid.UUID, items: list[Delivery]) -> Delivery:
-    counts = Counter(d.subject for d in items)
-    message = render(
-        "digest",
-        {
-            "total": len(items),
-            "lines": sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])),
-            "contact": contact_of(recipient_id),
-            "first": items[0].created_at,
-            "last": items[-1].created_at,
-        },
-    )
-    return Delivery.objects.create(
-        event_id=uuid.uuid4(),
-        event_type=DIGEST_EVENT_TYPE,
-        recipient_id=recipient_id,
-        address=items[-1].address,
-        channel=Delivery.Channel.EMAIL,
-        category=items[0].category,
-        subject=message.subject,
-        body_text=message.text,
-        body_html=message.html,
-    )
-
-
-# --- preferences ----------------------------------------------------------------------------
-
-
-def preferences_update(*, user_id: uuid.UUID, preferences: list[dict[str, Any]]) -> None:
-    """Set the user's per-category choices; a mandatory category cannot be turned off."""
-    refused = [
-        p["category"]
-        for p in preferences
-        if p["category"] in MANDATORY_CATEGORIES and not (p.get("email", True) and p.get("in_app", True))
-    ]
-    if refused:
-        raise MandatoryCategory(
-            "Mandatory security alerts cannot be turned off.",
-            fields={"preferences": [f"{c} is mandatory and cannot be turned off" for c in refused]},
-        )
-    with transaction.atomic():
-        for p in preferences:
-            Preference.objects.update_or_create(
-                user_id=user_id,
-                category=p["category"],
-                defaults={"email": p.get("email", True), "in_app": p.get("in_app", True)},
-            )

@@ -3,12 +3,12 @@
 E-mails are sent, retried and swept by the outbound mechanism's task and sweep."""
 
 from identity_project.celery import app
-from notification import services
+from notification import digests, services
 
 
 @app.task(name="notification.send_digests", acks_late=True, ignore_result=True)
 def send_digests() -> None:
-    services.digests_send()
+    digests.digests_send()
 
 
 @app.task(name="notification.purge_threshold_hits", acks_late=True, ignore_result=True)

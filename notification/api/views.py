@@ -1,4 +1,4 @@
-"""The signed-in user's notifications and preferences: thin views over selectors and services."""
+"""The signed-in user's notifications and preferences: thin views over selectors and preferences.py."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import ListAPIView
@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from identity_project.api_errors import ApiError
-from notification import selectors, services
+from notification import preferences, selectors
 from notification.api.serializers import (
     NotificationListOutput,
     PreferencesInput,
@@ -35,14 +35,14 @@ class NotificationPreferencesApi(APIView):
         serializer = PreferencesInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            services.preferences_update(
+            preferences.preferences_update(
                 user_id=request.user.pk, preferences=serializer.validated_data["preferences"]
             )
-        except services.NotificationError as exc:
+        except preferences.NotificationError as exc:
             raise ApiError(str(exc), code=exc.code, status_code=400, fields=exc.fields) from exc
         return Response(self._current(request))
 
     @staticmethod
     def _current(request) -> dict:
-        preferences = selectors.preferences_of(user_id=request.user.pk)
-        return PreferencesOutput({"preferences": preferences}).data
+        chosen = selectors.preferences_of(user_id=request.user.pk)
+        return PreferencesOutput({"preferences": chosen}).data

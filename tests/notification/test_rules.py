@@ -26,7 +26,7 @@ from identity_project.eventbus import deadletters, routing
 from identity_project.eventbus.models import DeadLetter, OutboxTask
 from identity_project.eventbus.outbound import resend, sender
 from identity_project.eventbus.publisher import publish
-from notification import services
+from notification import digests, preferences, rendering
 from notification.consumer import notification
 from notification.models import Delivery, Notification, NotificationRule, Preference
 from tests.conftest import purge_queues
@@ -109,7 +109,7 @@ def test_every_n_event_has_a_default_rule_and_a_handler_and_urgent_ones_take_the
 
 def test_every_rule_renders_its_template_in_text_and_html():
     for rule in NotificationRule.objects.all():
-        message = services.render(rule.template, {"data": {}, "count": 3, "window_minutes": 10})
+        message = rendering.render(rule.template, {"data": {}, "count": 3, "window_minutes": 10})
 
         assert message.subject, rule.key
         assert message.text, rule.key
@@ -159,7 +159,7 @@ def test_three_failed_mfa_challenges_make_one_alert_and_the_rest_of_the_window_a
 
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        with_digest = services.digests_send()
+        with_digest = digests.digests_send()
 
     assert with_digest == 1
     [digest] = mail.outbox
@@ -167,7 +167,7 @@ def test_three_failed_mfa_challenges_make_one_alert_and_the_rest_of_the_window_a
     assert digest.subject == "Digest: 7 notifications you did not get one by one"
     assert "7 x Failed MFA challenges on your account" in digest.body
     assert emails(user, "digested").count() == 7
-    assert services.digests_send() == 0
+    assert digests.digests_send() == 0
 
 
 def test_one_new_device_mail_per_device(user, deliver):
@@ -209,7 +209,7 @@ def test_urgent_alerts_are_not_rate_limited(user, deliver, settings):
 
 
 def test_a_category_turned_off_stops_its_mails_but_not_mandatory_ones(user, deliver):
-    services.preferences_update(
+    preferences.preferences_update(
         user_id=user.pk, preferences=[{"category": "security", "email": False, "in_app": True}]
     )
 
@@ -227,8 +227,8 @@ def test_a_category_turned_off_stops_its_mails_but_not_mandatory_ones(user, deli
 
 
 def test_mandatory_security_alerts_cannot_be_turned_off(user):
-    with pytest.raises(services.MandatoryCategory):
-        services.preferences_update(
+    with pytest.raises(preferences.MandatoryCategory):
+        preferences.preferences_update(
             user_id=user.pk, preferences=[{"category": "security_alerts", "email": False, "in_app": True}]
         )
 
