@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from identity.directory import Contact, contact_of, contacts_with_permission
-from identity_project.eventbus.consumers import once_per_message
+from identity_project.eventbus.applying import once_per_message
 from identity_project.eventbus.envelope import Delivered
 from identity_project.eventbus.outbound import sender
 from notification import channels

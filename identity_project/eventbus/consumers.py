@@ -1,4 +1,6 @@
 """The consumer base: one Celery task per consumer, with idempotency, retries and dead letters.
+This module declares a consumer and runs its task; applying.py applies a message's events;
+retries.py sends a message back; consumer_registry.py keeps the consumers by name.
 
 A consumer module declares what it handles in one visible place:
 
@@ -31,48 +33,35 @@ consumer, attempt): every log line, the handler's and Celery's own, carries them
 
 from __future__ import annotations
 
-import contextlib
 import time
-import traceback
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import structlog
 from celery import Task, signals
 from django.conf import settings
-from django.db import transaction
 
 from identity_project.celery import app
-from identity_project.eventbus import consumer_registry, deadletters, redelivery, retries, routing, wire
+from identity_project.eventbus import (
+    applying,
+    consumer_registry,
+    deadletters,
+    redelivery,
+    retries,
+    routing,
+    wire,
+)
+from identity_project.eventbus.applying import Failure
 from identity_project.eventbus.catalog import Event, registry
-from identity_project.eventbus.context import SYSTEM, event_context
-from identity_project.eventbus.envelope import Delivered, EnvelopeInvalid, decode
-from identity_project.eventbus.errors import is_infrastructure_failure, is_permanent
-from identity_project.eventbus.idempotency import claim
-from identity_project.eventbus.models import DeadLetter, DeliveryFailure
+from identity_project.eventbus.envelope import Delivered
+from identity_project.eventbus.errors import is_infrastructure_failure
+from identity_project.eventbus.models import DeadLetter
 from identity_project.eventbus.retries import Attempt
 from identity_project.metrics import ConsumerMetrics
 
 log = structlog.get_logger(__name__)
 
 LOG_KEYS = ("correlation_id", "event_id", "event_type", "consumer", "attempt")
-
-# What the handlers of one message's events read once for them all (see once_per_message).
-_message_memo: ContextVar[dict[Hashable, Any] | None] = ContextVar("message_memo", default=None)
-
-
-def once_per_message(key: Hashable, compute: Callable[[], Any]) -> Any:
-    """`compute()`, once for all the events of the message being consumed (outside a consumer, at
-    every call): for what changes seldom and every event reads, such as notification's rules of
-    an event type. A change made meanwhile is seen from the next message on."""
-    memo = _message_memo.get()
-    if memo is None:
-        return compute()
-    if key not in memo:
-        memo[key] = compute()
-    return memo[key]
 
 
 class Handler:
@@ -89,13 +78,6 @@ class Handler:
         """Register what to undo when an event of this handler is dead-lettered."""
         self.compensation = fn
         return fn
-
-
-@dataclass
-class Failure:
-    delivered: Delivered
-    error: BaseException
-    traceback: str
 
 
 class Consumer:
@@ -235,6 +217,10 @@ class Consumer:
             [(queue, _), *_] = self.route(retry_envelopes)
             raise retries.retry_events(task, retry_envelopes, attempt, queue=queue, exc=to_retry[0].error)
 
+    def process(self, envelopes: Sequence[Any], attempt: int) -> list[Failure]:
+        """Apply what can be applied; dead-letter what never can; return what to retry (applying.py)."""
+        return applying.process(self, envelopes, attempt)
+
     def _settle(self, task: Task, envelopes: list[dict[str, Any]], attempt: int) -> list[Failure]:
         """Apply the message's events and record what became of each; return the failures to
         retry (none on the last attempt: those are dead-lettered)."""
@@ -253,7 +239,7 @@ class Consumer:
         )
         if to_retry and attempt >= self.max_retries:
             for failure in to_retry:
-                self.dead_letter(failure, DeadLetter.Reason.RETRIES_EXHAUSTED, attempts=attempt + 1)
+                applying.dead_letter(self, failure, DeadLetter.Reason.RETRIES_EXHAUSTED, attempts=attempt + 1)
             return []
         return to_retry
 
@@ -268,132 +254,6 @@ class Consumer:
             error=f"delivered {limit + 2} times: it killed or stalled its worker each time",
         )
 
-    def process(self, envelopes: Sequence[Any], attempt: int) -> list[Failure]:
-        """Apply what can be applied; dead-letter what never can; return what to retry."""
-        token = _message_memo.set({})
-        try:
-            return self._process(envelopes, attempt)
-        finally:
-            _message_memo.reset(token)
-
-    def _process(self, envelopes: Sequence[Any], attempt: int) -> list[Failure]:
-        decoded: list[Delivered] = []
-        for raw in envelopes:
-            try:
-                decoded.append(decode(raw, attempt=attempt))
-            except EnvelopeInvalid as exc:
-                deadletters.store(
-                    consumer=self.name,
-                    envelope=raw,
-                    reason=DeadLetter.Reason.PERMANENT,
-                    error=f"invalid envelope: {exc}",
-                    traceback="",
-                    attempts=attempt + 1,
-                )
-        if self.batch_handler is not None:
-            failures = [] if not decoded else self._apply_batch(decoded)
-        else:
-            failures = self._apply_each(decoded)
-
-        to_retry = []
-        for failure in failures:
-            self._record_failure(failure)
-            if is_permanent(failure.error):
-                self.dead_letter(failure, DeadLetter.Reason.PERMANENT, attempts=attempt + 1)
-            else:
-                to_retry.append(failure)
-        return to_retry
-
-    def _apply_each(self, batch: list[Delivered]) -> list[Failure]:
-        """A message's events, claimed together (one INSERT) and handled one by one, committed
-        together: one claim and one commit per message instead of one per event. When any of them
-        fails, that transaction is rolled back whole and each event is applied again in a
-        transaction of its own, so a failure (and its retry or dead letter) is one event's alone.
-        Handlers send after commit (on_commit), so nothing leaves the process twice."""
-        if len(batch) > 1 and all(d.event_class.type in self.handlers for d in batch):
-            started = time.monotonic()
-            try:
-                with transaction.atomic():
-                    fresh = claim(self.name, [(d.event_id, d.occurred_at) for d in batch])
-                    applied = []
-                    for delivered in batch:
-                        if delivered.event_id in fresh:
-                            fresh.discard(delivered.event_id)  # an event twice in one message
-                            self._run_handler(delivered)
-                            applied.append(delivered)
-            except Exception:  # noqa: BLE001 - applied again one by one, where the failure is kept
-                log.info("consumer.message_split", consumer=self.name, events=len(batch))
-            else:
-                if applied:
-                    self.metrics.handled((d.envelope["occurred_at"] for d in applied), started=started)
-                return []
-        return [f for d in batch if (f := self._apply_one(d)) is not None]
-
-    def _apply_one(self, delivered: Delivered) -> Failure | None:
-        if delivered.event_class.type not in self.handlers:
-            return Failure(delivered, deadletters.NotSubscribed(self.name, delivered.event_class.type), "")
-        started = time.monotonic()
-        try:
-            with transaction.atomic():
-                applied = self._handle(delivered)
-        except Exception as exc:  # noqa: BLE001 - every handler failure is retried or dead-lettered
-            return Failure(delivered, exc, traceback.format_exc())
-        if applied:
-            self.metrics.handled([delivered.envelope["occurred_at"]], started=started)
-        return None
-
-    def _handle(self, delivered: Delivered) -> bool:
-        """Claim the event and run its handler, in the caller's transaction; False if it was seen before."""
-        if not claim(self.name, [(delivered.event_id, delivered.occurred_at)]):
-            return False
-        self._run_handler(delivered)
-        return True
-
-    def _run_handler(self, delivered: Delivered) -> None:
-        with self._handling(delivered):
-            self.handlers[delivered.event_class.type](delivered)
-
-    def _apply_batch(self, batch: list[Delivered]) -> list[Failure]:
-        started = time.monotonic()
-        try:
-            with transaction.atomic(), self._handling_batch(batch):
-                fresh = claim(self.name, [(d.event_id, d.occurred_at) for d in batch])
-                if applied := [d for d in batch if d.event_id in fresh]:
-                    self.batch_handler(applied)
-        except Exception as exc:  # noqa: BLE001 - every handler failure is retried or dead-lettered
-            trace = traceback.format_exc()
-            if len(batch) == 1:
-                return [Failure(batch[0], exc, trace)]
-            if is_infrastructure_failure(exc):
-                return [Failure(d, exc, trace) for d in batch]
-            middle = len(batch) // 2
-            return self._apply_batch(batch[:middle]) + self._apply_batch(batch[middle:])
-        if applied:
-            self.metrics.handled((d.envelope["occurred_at"] for d in applied), started=started)
-        return []
-
-    @contextlib.contextmanager
-    def _handling(self, delivered: Delivered):
-        """Events a handler publishes belong to the same story as the event it handles; log lines
-        meanwhile name the event."""
-        with self._story(delivered), self._log_context(delivered):
-            yield
-
-    def _handling_batch(self, batch: list[Delivered]):
-        """A batch of one is that event; a larger batch's lines name the consumer and attempt only."""
-        return self._handling(batch[0]) if len(batch) == 1 else self._story(batch[0])
-
-    @staticmethod
-    def _story(delivered: Delivered):
-        return event_context(
-            correlation_id=delivered.correlation_id, actor=SYSTEM, causation_id=delivered.event_id
-        )
-
-    def _log_context(self, delivered: Delivered):
-        return structlog.contextvars.bound_contextvars(
-            **self.log_fields(delivered.envelope, delivered.attempt)
-        )
-
     def log_fields(self, envelope: dict[str, Any], attempt: int) -> dict[str, Any]:
         return {
             "correlation_id": envelope.get("correlation_id"),
@@ -402,46 +262,6 @@ class Consumer:
             "consumer": self.name,
             "attempt": attempt,
         }
-
-    def _record_failure(self, failure: Failure) -> None:
-        self.metrics.failed.inc()
-        log.warning(
-            "consumer.failed",
-            consumer=self.name,
-            event_id=str(failure.delivered.event_id),
-            event_type=failure.delivered.event_class.type,
-            correlation_id=failure.delivered.correlation_id,
-            attempt=failure.delivered.attempt,
-            error=repr(failure.error),
-        )
-        DeliveryFailure.objects.create(
-            consumer=self.name,
-            event_id=failure.delivered.event_id,
-            event_type=failure.delivered.event_class.type,
-            attempt=failure.delivered.attempt,
-            error=repr(failure.error)[:2000],
-            transient=not is_permanent(failure.error),
-        )
-
-    def dead_letter(self, failure: Failure, reason: str, *, attempts: int) -> None:
-        delivered = failure.delivered
-        with self._log_context(delivered):
-            deadletters.store(
-                consumer=self.name,
-                envelope=delivered.published,
-                reason=reason,
-                error=repr(failure.error),
-                traceback=failure.traceback,
-                attempts=attempts,
-            )
-            handler = self.handlers.get(delivered.event_class.type) or self.batch_handler
-            if handler is None or handler.compensation is None:
-                return
-            try:
-                with transaction.atomic(), self._handling(delivered):
-                    handler.compensation(delivered, failure.error)
-            except Exception:
-                log.exception("consumer.compensation_failed")
 
 
 # --- the log context of a consumer's message, for Celery's own lines -------------------------
