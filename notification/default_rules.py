@@ -75,6 +75,14 @@ RULES = [
         permission=ADMINS,
         **MANDATORY,
     ),
+    # The user whose passkey was cloned is told too: the admins' alert is not theirs to read.
+    _rule(
+        "cloned-passkey",
+        "identity.security_alert.raised",
+        "security_alerts",
+        conditions={"category": "cloned_authenticator"},
+        **MANDATORY,
+    ),
     _rule(
         "compliance-violation",
         "identity.compliance_violation.detected",

@@ -195,12 +195,14 @@ def test_a_cloned_authenticators_counter_is_refused_and_alerts_the_admins(alice,
     ]
     assert WebAuthnDevice.objects.get(user=alice).sign_count == 3
     assert AuthSession.objects.filter(session_type="passkey").count() == 3
-    # notification's rule for the alert: the admins are told, by e-mail and in-app, at once
+    # notification's rules for the alert: the admins are told, and so is the user, in-app at once
     alert = next(e.envelope for e in published_since(since) if e.type == "security_alert.raised")
     assert notification.process([alert], attempt=0) == []
-    told = Notification.objects.get(event_id=alert["event_id"])
-    assert told.user_id == admin_user.id
-    assert "cloned" in told.body
+    told = {n.user_id: n for n in Notification.objects.filter(event_id=alert["event_id"])}
+    assert set(told) == {admin_user.id, alice.id}
+    assert "cloned" in told[admin_user.id].body
+    assert told[alice.id].title == "One of your passkeys may have been copied"
+    assert "remove that passkey" in told[alice.id].body
 
 
 def test_a_passkey_re_authenticates_a_session(alice, authenticator, settings):
