@@ -24,6 +24,7 @@ from identity_project.eventbus.catalog import registry
 from identity_project.eventbus.consumer_registry import all_consumers, get_consumer
 from identity_project.eventbus.context import new_correlation_id
 from identity_project.eventbus.models import OutboxEvent
+from tests.factories import UserFactory
 from tests.support.admin_site import admin_sign_in
 
 # Events defined but whose flows come in a later issue. Each issue emptied its part; the list
@@ -152,7 +153,7 @@ def drive_authorization(client, admin) -> None:
     clone = operator.post(f"{api}/roles/{role}/clone", {"name": "desk-2"}).json()["role_id"]
     operator.delete(f"{api}/roles/{clone}")
 
-    worker = User.objects.create_user("worker@example.com", "Correct-Horse-Battery-9")
+    worker = UserFactory(email="worker@example.com")
     soon = (timezone.now() + timedelta(hours=1)).isoformat()
     later = (timezone.now() + timedelta(hours=2)).isoformat()
     operator.post(f"{api}/users/{worker.id}/roles", {"role_id": role, "expires_at": soon}, format="json")
@@ -201,7 +202,7 @@ def drive_second_factor_devices_and_addresses(admin) -> None:
     """Issue 4: TOTP and backup codes, a challenged sign-in, devices, IP rules, a suspicious login;
     issue 16: a re-authentication before the sensitive changes."""
     password = "Correct-Horse-Battery-9"
-    user = User.objects.create_user("second@example.com", password)
+    user = UserFactory(email="second@example.com", password=password)
     signed_in = APIClient(REMOTE_ADDR="198.51.100.40")
     first = signed_in.post("/api/v1/auth/login", {"email": user.email, "password": password}).json()
     signed_in.credentials(HTTP_AUTHORIZATION=f"Bearer {first['access']}")

@@ -17,6 +17,7 @@ from identity.models import User
 from identity_project.eventbus.catalog import Event
 from identity_project.eventbus.context import SYSTEM, Actor
 from identity_project.eventbus.envelope import build
+from tests.factories import UserFactory
 
 
 def envelope(event: Event, *, correlation_id: str | None = None, actor: Actor = SYSTEM) -> dict:
@@ -99,7 +100,7 @@ def auditor() -> APIClient:
 @pytest.fixture
 def nobody() -> APIClient:
     client = APIClient()
-    client.force_authenticate(User.objects.create_user("nobody@example.com", "a-plain-user-password"))
+    client.force_authenticate(UserFactory(email="nobody@example.com"))
     return client
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from identity.models import AuthSession, User, WebAuthnDevice
+from identity.models import AuthSession, WebAuthnDevice
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +48,7 @@ def virtual_authenticator(page, devtools: dict) -> str:
 
 def test_a_staff_member_enrols_a_passkey_and_signs_in_to_the_admin_with_it(relying_party, browser):
     # given a staff member with no second factor, and a browser with a platform authenticator
-    staff = User.objects.create_user(EMAIL, PASSWORD, is_staff=True)
+    staff = UserFactory(email=EMAIL, password=PASSWORD, staff=True)
     admin = f"{relying_party}/admin/"
     devtools: dict = {}
     authenticator_id = browser(lambda page: virtual_authenticator(page, devtools))

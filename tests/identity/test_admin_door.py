@@ -14,6 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.models import AuditEntry
 from identity.models import AuthSession, IPRule, User
 from tests.conftest import wait_for
+from tests.factories import UserFactory
 from tests.identity.support import PASSWORD, api, bearer, login, mark, published_since
 from tests.support.admin_site import admin_sign_in, authenticator, next_code
 
@@ -103,8 +104,8 @@ def test_wrong_passwords_at_the_admin_lock_the_account_for_the_api_too(root, set
 
 def test_a_locked_or_deactivated_user_cannot_sign_in_there(root):
     operator = bearer(login(api(), root.email).json()["access"])
-    locked = User.objects.create_user("locked@example.com", PASSWORD, is_staff=True)
-    gone = User.objects.create_user("gone@example.com", PASSWORD, is_staff=True)
+    locked = UserFactory(email="locked@example.com", staff=True)
+    gone = UserFactory(email="gone@example.com", staff=True)
     assert operator.post(f"/api/v1/admin/users/{locked.id}/lock", {}, format="json").status_code == 200
     assert operator.post(f"/api/v1/admin/users/{gone.id}/deactivate", {}, format="json").status_code == 200
     since = mark()
@@ -133,7 +134,7 @@ def test_the_admin_login_is_throttled_per_account():
 
 
 def test_a_lock_signs_the_admin_out_at_once(root):
-    staff = User.objects.create_user("staff@example.com", PASSWORD, is_staff=True, is_superuser=True)
+    staff = UserFactory(email="staff@example.com", superuser=True)
     client = admin_sign_in(Client(), staff, PASSWORD)
     assert client.get(INDEX).status_code == 200
     operator = bearer(login(api(), root.email).json()["access"])
@@ -155,7 +156,7 @@ def test_signing_out_ends_the_authsession(root):
 
 
 def test_staff_without_a_second_factor_enrol_one_before_the_admin_opens():
-    staff = User.objects.create_user("new-staff@example.com", PASSWORD, is_staff=True, is_superuser=True)
+    staff = UserFactory(email="new-staff@example.com", superuser=True)
     client = Client()
     since = mark()
 

@@ -12,6 +12,7 @@ from django.test import Client
 from audit.models import AuditEntry
 from identity.models import User, WebAuthnDevice
 from tests.conftest import wait_for
+from tests.factories import UserFactory
 from tests.identity.support import PASSWORD, mark, published_since
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("relying_party")]
@@ -21,7 +22,7 @@ INDEX, LOGIN = "/admin/", "/admin/login/"
 
 @pytest.fixture
 def staff():
-    return User.objects.create_user("staff@example.com", PASSWORD, is_staff=True)
+    return UserFactory(email="staff@example.com", staff=True)
 
 
 def password_step(client: Client, email: str):

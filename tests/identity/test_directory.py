@@ -15,6 +15,7 @@ from django.utils import timezone
 from identity.directory import Contact, contacts_with_permission
 from identity.models import Permission, PermissionGrant, Role, RoleAssignment, User
 from identity.services import elevation, grants, roles
+from tests.factories import PermissionFactory, RoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +87,7 @@ def test_the_holders_are_whom_has_perm_answers_yes_for_through_every_path(admin_
     later, earlier = now + timedelta(hours=1), now - timedelta(seconds=1)
 
     def person(name: str, **fields) -> User:
-        return User.objects.create_user(f"{name}@example.com", **fields)
+        return UserFactory(email=f"{name}@example.com", **fields)
 
     roles.role_assign(user=person("direct-role"), role=direct)
     roles.role_assign(user=person("inherited-role"), role=inherited)
@@ -136,14 +137,14 @@ def test_djangos_model_permissions_come_from_django_groups_and_user_permissions_
     change_user = DjangoPermission.objects.get(codename="change_user", content_type__app_label="identity")
     group = Group.objects.create(name="user editors")
     group.permissions.add(change_user)
-    User.objects.create_user("django-user-permission@example.com").user_permissions.add(change_user)
-    User.objects.create_user("django-group@example.com").groups.add(group)
-    User.objects.create_user("django-group-inactive@example.com", is_active=False).groups.add(group)
-    ours = Permission.objects.create(codename="identity.change_user", name="named like Django's")
-    User.objects.create_user("our-grant@example.com").permission_grants.create(permission=ours)
-    role = Role.objects.create(name="named like Django's")
+    UserFactory(email="django-user-permission@example.com").user_permissions.add(change_user)
+    UserFactory(email="django-group@example.com").groups.add(group)
+    UserFactory(email="django-group-inactive@example.com", is_active=False).groups.add(group)
+    ours = PermissionFactory(codename="identity.change_user", name="named like Django's")
+    UserFactory(email="our-grant@example.com").permission_grants.create(permission=ours)
+    role = RoleFactory(name="named like Django's")
     role.permissions.add(ours)
-    roles.role_assign(user=User.objects.create_user("our-role@example.com"), role=role)
+    roles.role_assign(user=UserFactory(email="our-role@example.com"), role=role)
 
     assert emails("identity.change_user") == [
         "django-group@example.com",

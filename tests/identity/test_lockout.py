@@ -14,6 +14,7 @@ from identity.errors import AccountLocked, InvalidCredentials
 from identity.models import LoginAttempt, User
 from identity.services import lockout
 from identity.services.login import login as login_service
+from tests.factories import UserFactory
 from tests.identity.support import api, login, mark, published_since, types_since
 
 pytestmark = pytest.mark.django_db
@@ -225,7 +226,7 @@ def test_the_sweep_unlocks_only_with_its_event(alice, unlocked_events_refused):
 @pytest.mark.django_db(transaction=True)
 def test_the_sweep_ends_lapsed_locks_with_user_unlocked_and_keeps_those_in_force(alice):
     lapse(alice)
-    bob = User.objects.create_user("bob@example.com", "Correct-Horse-Battery-9")
+    bob = UserFactory(email="bob@example.com")
     User.objects.filter(pk=bob.pk).update(
         locked_at=timezone.now(), locked_until=timezone.now() + timedelta(hours=1), lock_reason="suspicious"
     )

@@ -14,6 +14,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from identity.models import AuthSession, ElevationRequest, Permission, User
 from identity.services import elevation, grants, lockout, mfa_devices
 from identity.services.accounts import user_register
+from tests.factories import PermissionFactory, UserFactory
 from tests.identity.support import PASSWORD, api, bearer, login, mark, types_since
 from tests.support.admin_site import admin_sign_in
 
@@ -25,7 +26,7 @@ USERS = "/admin/identity/user/"
 def operator_with(*codenames: str, django: tuple[str, ...] = (), email="operator@example.com") -> User:
     """A staff non-superuser holding our `codenames` (grants) and Django's `django` permissions
     (`app_label.codename`, through ModelBackend)."""
-    operator = User.objects.create_user(email, PASSWORD, is_staff=True)
+    operator = UserFactory(email=email, staff=True)
     for codename in codenames:
         grants.permission_grant(user=operator, permission=Permission.objects.get(codename=codename))
     for name in django:
@@ -104,7 +105,7 @@ def test_the_django_admin_refuses_a_permission_named_like_a_django_model_permiss
 
 def test_a_row_named_like_a_django_model_permission_grants_nothing(client):
     # given a permission row named like Django's change_user, there from before the rule
-    sneaky = Permission.objects.create(codename="identity.change_user", name="Sneaky")
+    sneaky = PermissionFactory(codename="identity.change_user", name="Sneaky")
     operator = operator_with("audit.view_auditlog")
     grants.permission_grant(user=operator, permission=sneaky)
     admin_sign_in(client, operator, PASSWORD)
@@ -124,7 +125,7 @@ def test_a_row_named_like_a_django_model_permission_grants_nothing(client):
 
 @pytest.mark.parametrize("was_staff", [False, True])
 def test_only_a_superuser_changes_staff_status_through_the_api(was_staff, admin_user):
-    target = User.objects.create_user("target@example.com", PASSWORD, is_staff=was_staff)
+    target = UserFactory(email="target@example.com", is_staff=was_staff)
     operator = operator_with("identity.manage_users")
     since = mark()
 
@@ -168,7 +169,7 @@ def test_a_user_manager_cannot_take_over_a_superuser(admin_user, path, body):
 
 
 def test_a_non_superuser_may_send_staff_status_unchanged_with_other_edits():
-    target = User.objects.create_user("target@example.com", PASSWORD)
+    target = UserFactory(email="target@example.com")
     operator = operator_with("identity.manage_users")
 
     response = sign_in(operator).patch(

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from identity.models import AuthSession, IPRule, User
+from identity.models import AuthSession, IPRule
 from identity.services import ip_rules, risk
+from tests.factories import UserFactory
 from tests.identity.support import PASSWORD, api, bearer, login, mark, published_since, types_since
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +107,7 @@ def test_a_blocked_address_is_refused_before_the_password_and_alerts_once(alice)
 
 def test_a_user_allow_list_restricts_that_user_to_its_ranges(alice):
     ip_rules.ip_rule_add(cidr="198.51.100.0/24", list="allow", scope="user", user=alice)
-    bob = User.objects.create_user("bob@example.com", PASSWORD)
+    bob = UserFactory(email="bob@example.com")
 
     assert login(api("198.51.100.20"), alice.email).status_code == 200
     assert login(api("203.0.113.20"), alice.email).status_code == 403
@@ -116,7 +117,7 @@ def test_a_user_allow_list_restricts_that_user_to_its_ranges(alice):
 def test_a_users_own_block_list_refuses_even_where_a_global_allow_matches(alice):
     ip_rules.ip_rule_add(cidr="203.0.113.0/24", list="allow")
     ip_rules.ip_rule_add(cidr="203.0.113.7", list="block", scope="user", user=alice)
-    bob = User.objects.create_user("bob@example.com", PASSWORD)
+    bob = UserFactory(email="bob@example.com")
 
     refused = login(api("203.0.113.7"), alice.email)
 
@@ -137,7 +138,7 @@ def test_a_users_own_allow_list_restricts_them_even_where_a_global_allow_matches
 def test_a_users_own_allow_list_admits_them_where_a_global_block_matches(alice):
     ip_rules.ip_rule_add(cidr="198.51.100.0/24", list="block")
     ip_rules.ip_rule_add(cidr="198.51.100.20", list="allow", scope="user", user=alice)
-    bob = User.objects.create_user("bob@example.com", PASSWORD)
+    bob = UserFactory(email="bob@example.com")
 
     assert login(api("198.51.100.20"), alice.email).status_code == 200
     assert login(api("198.51.100.20"), bob.email).status_code == 403

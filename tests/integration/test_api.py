@@ -15,6 +15,7 @@ from identity_project.eventbus.envelope import decode
 from identity_project.eventbus.publisher import publish
 from integration import selectors, services, signing
 from integration.models import WebhookDelivery, WebhookSubscription
+from tests.factories import UserFactory
 from tests.integration.conftest import Received, verify
 from tests.support.admin_site import admin_sign_in
 
@@ -140,7 +141,7 @@ def test_a_rotated_secret_signs_beside_the_old_one_until_the_grace_period_ends(a
 def test_the_api_needs_the_manage_webhooks_permission(client, webhook_settings):
     admin_sign_in(
         client,
-        User.objects.create_user("someone@example.com", "a-long-user-password", is_staff=True),
+        UserFactory(email="someone@example.com", password="a-long-user-password", staff=True),
         "a-long-user-password",
     )
 

@@ -22,6 +22,7 @@ from integration import services
 from integration.circuit import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from integration.models import WebhookDelivery, WebhookSubscription
 from integration.services.channel import webhook
+from tests.factories import UserFactory
 from tests.integration.conftest import verify
 
 
@@ -50,7 +51,7 @@ def test_a_sync_feed_sends_the_users_current_state_and_skips_stale_events(receiv
     _, secret = services.subscription_create(
         url=receiver.url(), event_types=["identity.user.*"], payload="state"
     )
-    user = User.objects.create_user("before@example.com", "a-long-user-password")
+    user = UserFactory(email="before@example.com")
     [older] = record(UserUpdated(user_id=user.pk, changed_fields=["full_name"]))
     [newer] = record(UserUpdated(user_id=user.pk, changed_fields=["email"]))
     User.objects.filter(pk=user.pk).update(email="after@example.com")

@@ -14,6 +14,7 @@ from identity_project.eventbus.publisher import publish
 from notification import default_rules
 from notification.models import NotificationRule
 from tests.conftest import purge_queues
+from tests.factories import UserFactory
 from tests.support.processes import Process, service_env, start_worker
 from tests.support.smtp import SmtpServer
 
@@ -47,9 +48,7 @@ def notification_worker(transactional_db, log_dir: Path, smtp_server: SmtpServer
 
 def make_user(name: str) -> User:
     with transaction.atomic():
-        return User.objects.create_user(
-            f"{name}-{uuid.uuid4().hex[:8]}@example.com", "a-long-test-password", full_name=name.title()
-        )
+        return UserFactory(email=f"{name}-{uuid.uuid4().hex[:8]}@example.com", full_name=name.title())
 
 
 def publish_now(*events) -> list[dict]:

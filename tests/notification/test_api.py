@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from identity.models import User
 from notification.models import Notification
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ PREFERENCES = "/api/v1/me/notification-preferences"
 
 @pytest.fixture
 def user() -> User:
-    return User.objects.create_user("sam@example.com", "a-long-test-password")
+    return UserFactory(email="sam@example.com")
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from notification import digests, preferences, rendering
 from notification.consumer import notification
 from notification.models import Delivery, Notification, NotificationRule, Preference
 from tests.conftest import purge_queues
+from tests.factories import UserFactory
 from tests.support.admin_site import admin_sign_in
 from tests.support.queues import take_queued_args
 
@@ -69,7 +70,7 @@ URGENT = {
 
 @pytest.fixture
 def user() -> User:
-    return User.objects.create_user("pat@example.com", "a-long-test-password", full_name="Pat")
+    return UserFactory(email="pat@example.com", full_name="Pat")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from identity.models import User
 from identity_project.eventbus import deadletters
 from identity_project.eventbus.models import DeadLetter
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ def letter() -> DeadLetter:
 
 def test_dead_letters_are_listed_for_an_operator_and_refused_to_others(operator, letter):
     user = APIClient()
-    user.force_authenticate(User.objects.create_user("someone@example.com", "a-user-password"))
+    user.force_authenticate(UserFactory(email="someone@example.com"))
 
     refused = user.get("/api/v1/ops/dead-letters")
     listed = operator.get("/api/v1/ops/dead-letters?consumer=probe")

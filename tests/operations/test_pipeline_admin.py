@@ -12,11 +12,12 @@ from django.test import Client
 from django.utils import timezone
 
 from identity import events
-from identity.models import Permission, PermissionGrant, User
+from identity.models import Permission, PermissionGrant
 from identity_project.eventbus import deadletters
 from identity_project.eventbus.models import DeadLetter, OutboxEvent, ProcessedEvent
 from identity_project.eventbus.publisher import publish
 from operations import charts, timeline
+from tests.factories import UserFactory
 from tests.support.admin_site import admin_sign_in
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,7 @@ PAGE = "/admin/pipeline/"
 
 
 def staff(email: str, *codenames: str) -> Client:
-    user = User.objects.create_user(email, "a-staff-password", is_staff=True)
+    user = UserFactory(email=email, password="a-staff-password", staff=True)
     for codename in codenames:
         permission, _ = Permission.objects.get_or_create(codename=codename, defaults={"name": codename})
         PermissionGrant.objects.create(user=user, permission=permission)

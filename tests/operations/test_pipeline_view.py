@@ -19,6 +19,7 @@ from identity_project.eventbus.context import event_context
 from identity_project.eventbus.idempotency import claim
 from identity_project.eventbus.models import DeliveryFailure, OutboxEvent, ProcessedEvent
 from identity_project.eventbus.publisher import publish
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +67,7 @@ def test_the_pipeline_view_shows_backlog_failures_dead_letters_and_latency():
 
 def test_the_pipeline_view_needs_its_permission():
     someone = APIClient()
-    someone.force_authenticate(User.objects.create_user("someone@example.com", "a-user-password"))
+    someone.force_authenticate(UserFactory(email="someone@example.com"))
 
     assert someone.get("/api/v1/ops/pipeline").status_code == 403
 
