@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -79,7 +81,43 @@ def handler404(request, exception=None):
     return json_error(request, 404, "not_found", "Not found.")
 
 
+# How long a client is told to wait before it tries again while the database is unavailable: a
+# restart or a failover takes seconds.
+DATABASE_RETRY_AFTER = 5
+# A browser's page while the database is unavailable: short, and nothing of the cause.
+UNAVAILABLE_PAGE = (
+    "<!doctype html><html lang=en><title>Service unavailable</title>"
+    "<h1>Service unavailable</h1>"
+    "<p>The service is briefly unavailable. Please try again in a few seconds.</p>"
+    "</html>"
+)
+
+
+def _wants_html(request) -> bool:
+    """A browser asking for a page (the admin), never an API client."""
+    return not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", "")
+
+
+def database_unavailable(request) -> HttpResponse:
+    """503 with Retry-After: the request may well succeed once the database is back (a restart,
+    a failover, a dropped connection), which a 500 would not tell the client."""
+    if _wants_html(request):
+        response = HttpResponse(UNAVAILABLE_PAGE, status=503, content_type="text/html; charset=utf-8")
+    else:
+        response = json_error(
+            request, 503, "service_unavailable", "The service is briefly unavailable; try again shortly."
+        )
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
 def handler500(request):
+    """Every exception of a request that nothing else handled, in a view (DRF's handler leaves
+    these to Django) or in a middleware (the session's, the bound session's). Django calls this
+    while it handles the exception, so sys.exc_info() names it, as Django's own debug page reads
+    it: a database that cannot be reached or that dropped the connection is a 503, not a 500."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return database_unavailable(request)
     return json_error(request, 500, "server_error", "Internal server error.")
 
 
