@@ -6,12 +6,16 @@ user: each of those must end as exactly one in-app notification and one webhook 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from rest_framework.test import APIClient
 
 from identity.events import RoleAssignedToUser, UserLoggedIn
@@ -23,6 +27,14 @@ from tests.support import ledger
 PASSWORD = "Correct-Horse-Battery-9"
 EVENTS_PER_TRANSACTION = 100
 MARKED_EVERY = 10
+# With tolerate_outages: how long one step is tried again while the database is down, and the
+# longest pause between two tries (the pauses double from a tenth of a second up to it, so that
+# a sign-in tried again stays far below its account's throttle).
+OUTAGE_LIMIT = 120.0
+OUTAGE_PAUSE_MAX = 1.0
+
+
+T = TypeVar("T")
 
 
 def register_users(count: int) -> list[User]:
@@ -50,12 +62,18 @@ def _bulk_event(users: list[User], i: int):
 class Burst(threading.Thread):
     """Commits about `events` events: sign-ins of `users` spread between transactions of
     EVENTS_PER_TRANSACTION bulk events. `committed` counts them as they commit, from the ledger
-    (the relay empties the outbox as it sends)."""
+    (the relay empties the outbox as it sends). With `tolerate_outages` a transaction, a sign-in
+    or a count the database failed (down, restarting, its connection dropped) is tried again
+    until it goes through, as a client of the platform would."""
 
-    def __init__(self, *, events: int, users: list[User]) -> None:
+    def __init__(self, *, events: int, users: list[User], tolerate_outages: bool = False) -> None:
         super().__init__(name="chaos-burst", daemon=True)
         self.target = events
         self.users = users
+        self.tolerate_outages = tolerate_outages
+        # Steps the database failed and that were tried again (tolerate_outages).
+        self.outage_retries = 0
+        self._bulk = 0
         self.committed = ledger.committed_count()
         self.logins_refused: list[int] = []
         self.error: BaseException | None = None
@@ -86,24 +104,45 @@ class Burst(threading.Thread):
         transactions = max(1, math.ceil(self.target / EVENTS_PER_TRANSACTION))
         per_transaction = math.ceil(len(self.users) / transactions)
         logins = list(enumerate(self.users))
-        bulk = 0
         while self.committed < self.target or logins:
             for number, user in logins[:per_transaction]:
                 self._sign_in(user, number)
             del logins[:per_transaction]
             count = min(EVENTS_PER_TRANSACTION, self.target - self.committed)
             if count > 0:
-                with transaction.atomic():
-                    for _ in range(count):
-                        publish(_bulk_event(self.users, bulk))
-                        bulk += 1
-            self.committed = ledger.committed_count()
+                self._again(partial(self._commit, count))
+            self.committed = self._again(ledger.committed_count)
+
+    def _commit(self, count: int) -> None:
+        with transaction.atomic():
+            for _ in range(count):
+                publish(_bulk_event(self.users, self._bulk))
+                self._bulk += 1
+
+    def _again(self, step: Callable[[], T]) -> T:
+        """step(); with tolerate_outages tried again, on a new connection, while the database
+        cannot be reached or drops the connection (for OUTAGE_LIMIT seconds at most). A
+        transaction whose commit went unanswered may have committed: the ledger counts it."""
+        deadline = time.monotonic() + OUTAGE_LIMIT
+        pause = 0.1
+        while True:
+            try:
+                return step()
+            except (OperationalError, InterfaceError):
+                if not self.tolerate_outages or time.monotonic() > deadline:
+                    raise
+            with contextlib.suppress(DatabaseError):
+                connection.close()
+            self.outage_retries += 1
+            time.sleep(pause)
+            pause = min(OUTAGE_PAUSE_MAX, pause * 2)
 
     def _sign_in(self, user: User, number: int) -> None:
         client = APIClient(
             REMOTE_ADDR=f"198.18.{number // 250}.{number % 250 + 1}", HTTP_USER_AGENT="chaos/1.0"
         )
-        answer = client.post("/api/v1/auth/login", {"email": user.email, "password": PASSWORD}, format="json")
+        credentials = {"email": user.email, "password": PASSWORD}
+        answer = self._again(partial(client.post, "/api/v1/auth/login", credentials, format="json"))
         if answer.status_code != 200:
             self.logins_refused.append(answer.status_code)
-        self.committed = ledger.committed_count()
+        self.committed = self._again(ledger.committed_count)
