@@ -77,6 +77,7 @@ class Burst(threading.Thread):
         self.committed = ledger.committed_count()
         self.logins_refused: list[int] = []
         self.error: BaseException | None = None
+        self._abandoned = threading.Event()
 
     def progress(self) -> float:
         return self.committed / self.target
@@ -100,11 +101,17 @@ class Burst(threading.Thread):
             raise AssertionError(f"the burst failed: {self.error!r}") from self.error
         assert not self.logins_refused, f"sign-ins refused: {self.logins_refused[:5]}"
 
+    def abandon(self, timeout: float = 30.0) -> None:
+        """Stop between two steps and wait for the thread: a test that failed mid-burst must not
+        leave it trying on, against a database the test's teardown has moved on to."""
+        self._abandoned.set()
+        self.join(timeout)
+
     def _run(self) -> None:
         transactions = max(1, math.ceil(self.target / EVENTS_PER_TRANSACTION))
         per_transaction = math.ceil(len(self.users) / transactions)
         logins = list(enumerate(self.users))
-        while self.committed < self.target or logins:
+        while (self.committed < self.target or logins) and not self._abandoned.is_set():
             for number, user in logins[:per_transaction]:
                 self._sign_in(user, number)
             del logins[:per_transaction]
@@ -129,7 +136,7 @@ class Burst(threading.Thread):
             try:
                 return step()
             except (OperationalError, InterfaceError):
-                if not self.tolerate_outages or time.monotonic() > deadline:
+                if not self.tolerate_outages or time.monotonic() > deadline or self._abandoned.is_set():
                     raise
             with contextlib.suppress(DatabaseError):
                 connection.close()

@@ -133,6 +133,7 @@ def test_postgresql_restarted_during_the_burst(private_postgresql, log_dir, rece
     running = Pipeline(log_dir)
     web: Process | None = None
     poller: Poller | None = None
+    burst: Burst | None = None
     try:
         running.start_worker()
         running.start_relay()
@@ -184,6 +185,8 @@ def test_postgresql_restarted_during_the_burst(private_postgresql, log_dir, rece
         assert "relay.recovered" in running.relays[0].log()
         assert burst.outage_retries > 0
     finally:
+        if burst is not None:
+            burst.abandon()
         if poller is not None:
             poller.stop()
         if web is not None:
