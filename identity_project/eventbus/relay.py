@@ -206,7 +206,7 @@ class Relay:
                     last_drain = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - the relay outlives any outage and retries
                 self.failures += 1
-                delay = min(30.0, 0.5 * 2 ** min(self.failures, 6))
+                delay = min(settings.EVENTBUS["RELAY_RETRY_MAX"], 0.5 * 2 ** min(self.failures, 6))
                 log.warning("relay.failed", error=repr(exc), retry_in=delay)
                 self._sleep(delay)
                 continue

@@ -16,6 +16,9 @@ EVENTBUS = {
     "RELAY_WAKE": env.str("EVENTBUS_RELAY_WAKE", default="127.0.0.1:8769"),
     # Where this relay listens (default: the first RELAY_WAKE address).
     "RELAY_LISTEN": env.str("EVENTBUS_RELAY_LISTEN", default=""),
+    # The longest wait of a relay between two tries while the database or the broker fails (the
+    # waits double from 1 s): an outage's events leave at most this long after it ends.
+    "RELAY_RETRY_MAX": env.float("EVENTBUS_RELAY_RETRY_MAX", default=5.0),
     # The deadline of every broker call: connect, publish, confirm.
     "BROKER_TIMEOUT": env.float("EVENTBUS_BROKER_TIMEOUT", default=5.0),
     # Idempotency keys outlive any redelivery or replay that could still come.
