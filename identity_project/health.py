@@ -1,4 +1,8 @@
-"""Liveness (/healthz) and readiness (/readyz: database, broker and, when configured, Redis)."""
+"""Liveness (/healthz) and readiness (/readyz: database, broker and, when configured, Redis).
+
+/readyz also names the broker node it reached (host:port, never the URL's credentials): given a
+cluster's nodes (a failover list), it is the first that answered, so a probe shows where the
+platform's connections go while a node is down."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from django.db import connection
 from django.http import JsonResponse
 
 from identity_project.celery import app
+from identity_project.eventbus import failover
 
 
 def healthz(request):
@@ -19,9 +24,11 @@ def _check_database() -> None:
         cursor.execute("SELECT 1")
 
 
-def _check_broker() -> None:
+def _check_broker() -> str:
+    """The node reached, after one try of each in the failover list (one quick retry for one)."""
     with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+        conn.ensure_connection(max_retries=failover.connect_retries(app.conf.broker_url), timeout=2)
+        return failover.reached(conn)
 
 
 def _check_redis() -> None:
@@ -35,13 +42,15 @@ def readyz(request):
     if settings.REDIS_URL:
         checks["redis"] = _check_redis
     results = {}
+    answers: dict[str, str | None] = {}  # what a check found: the broker node it reached
     for name, check in checks.items():
         try:
-            check()
+            answers[name] = check()
             results[name] = "ok"
         except Exception as exc:  # noqa: BLE001 - a readiness probe reports every failure
             results[name] = f"unavailable: {type(exc).__name__}"
     ok = all(v == "ok" for v in results.values())
     return JsonResponse(
-        {"status": "ok" if ok else "unavailable", "checks": results}, status=200 if ok else 503
+        {"status": "ok" if ok else "unavailable", "checks": results, "broker_node": answers.get("broker")},
+        status=200 if ok else 503,
     )

@@ -32,7 +32,7 @@ from django.db.models import F
 
 from identity_project import metrics
 from identity_project.celery import app
-from identity_project.eventbus import consumer_registry, deadletters, doorbell
+from identity_project.eventbus import consumer_registry, deadletters, doorbell, failover
 from identity_project.eventbus.models import OutboxEvent, OutboxTask
 
 log = structlog.get_logger(__name__)
@@ -166,11 +166,14 @@ class Relay:
 
     def _producer(self):
         """A producer on the relay's own broker connection, opened once and kept: every round on a
-        fresh connection would pay the broker's handshake. Connecting has the same deadline."""
+        fresh connection would pay the broker's handshake. Connecting has the same deadline, and
+        tries each node of a failover list: after a failure the next connection starts again at
+        the first node and moves on to one that serves."""
         if self._broker is None:
             connection_ = app.connection_for_write(connect_timeout=settings.EVENTBUS["BROKER_TIMEOUT"])
-            connection_.ensure_connection(max_retries=1)
+            connection_.ensure_connection(max_retries=failover.connect_retries(app.conf.broker_url))
             self._broker = (connection_, connection_.Producer())
+            log.info("relay.connected", broker=failover.reached(connection_))
         return self._broker[1]
 
     def _forget_broker(self) -> None:

@@ -1,6 +1,6 @@
 """Celery: the broker and its transport, the queues, the worker, the task modules."""
 
-from identity_project.eventbus import routing
+from identity_project.eventbus import failover, routing
 from identity_project.settings.core import TIME_ZONE
 from identity_project.settings.environment import VAR_DIR, env
 from identity_project.settings.eventbus import EVENTBUS
@@ -28,12 +28,13 @@ else:
     # Publisher confirms, waited for at most BROKER_TIMEOUT (the relay's publish timeout, and the
     # socket's own for any other publisher, such as a task's retry); a socket write never blocks
     # longer either (RabbitMQ stops reading from a publisher it blocks on an alarm). A publisher
-    # that cannot reach RabbitMQ gives up after one quick retry.
+    # that cannot reach RabbitMQ gives up after one quick retry, or, given a cluster's nodes
+    # (a failover list, eventbus/failover.py), after one try of each.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "confirm_publish": True,
         "read_timeout": EVENTBUS["BROKER_TIMEOUT"],
         "write_timeout": EVENTBUS["BROKER_TIMEOUT"],
-        "max_retries": 1,
+        "max_retries": failover.connect_retries(CELERY_BROKER_URL),
         "interval_start": 0.2,
     }
 CELERY_BROKER_CONNECTION_TIMEOUT = EVENTBUS["BROKER_TIMEOUT"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from identity.models import User
@@ -83,13 +85,15 @@ def test_the_catalog_needs_a_signed_in_user(operator):
     assert len(catalog.json()) == 67
 
 
-def test_health_is_liveness_and_readiness_checks_database_broker_and_redis(client):
+def test_health_is_liveness_and_readiness_checks_database_broker_and_redis_and_names_the_broker_node(client):
     health = client.get("/healthz")
     ready = client.get("/readyz")
 
     assert health.status_code == 200
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok", "broker": "ok", "redis": "ok"}
+    broker = urlsplit(settings.CELERY_BROKER_URL)
+    assert ready.json()["broker_node"] == f"{broker.hostname}:{broker.port}"
 
 
 def test_an_unknown_url_answers_the_error_shape(client):

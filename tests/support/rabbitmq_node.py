@@ -66,11 +66,19 @@ class RabbitMQNode:
         ).stdout
 
     def start(self, timeout: float = 120) -> None:
-        """Start the node and wait until it serves. Until the detached node has registered with
-        epmd, await_startup fails at once instead of waiting: it is asked again."""
+        """Start the node and wait until it serves."""
+        self.launch()
+        self.await_started(timeout)
+
+    def launch(self) -> None:
+        """Start the node without waiting for it: a cluster boots its nodes side by side."""
         subprocess.run(
             ["rabbitmq-server", "-detached"], env=self.env, cwd=self.folder, check=True, timeout=60
         )
+
+    def await_started(self, timeout: float = 120) -> None:
+        """Wait until the launched node serves. Until the detached node has registered with epmd,
+        await_startup fails at once instead of waiting: it is asked again."""
         deadline = time.monotonic() + timeout
         while True:
             try:
