@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -22,18 +21,14 @@ from pathlib import Path
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
+from tests.support.ports import free_port
+
 VERSION = "15"
 # Every cluster these tests make is named PREFIX<pid of the test process>_<random>: no dashes,
 # which postgresql-common warns about (systemd's unit names).
 PREFIX = "chaos_pg_"
 SUPERUSER = "postgres"
 COMMAND_TIMEOUT = 120
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _run(*args: str, **options) -> str:
@@ -71,7 +66,7 @@ def remove_leftovers() -> list[str]:
 class PostgreSQLCluster:
     def __init__(self) -> None:
         self.name = f"{PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        self.port = _free_port()
+        self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="chaos-postgresql-"))
         # The server runs as postgres: it must own its folder (data, socket and log are in it).
         shutil.chown(self.folder, SUPERUSER, SUPERUSER)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import httpx
 from django.db import connection
+
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -113,16 +114,10 @@ def start_worker(
     return worker
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start_web(log_dir: Path, *, env: dict[str, str] | None = None) -> tuple[Process, str]:
     """The platform's web process as production runs it (gunicorn, two sync workers) on a free
     loopback port; returns it and its base URL once /healthz answers."""
-    port = _free_port()
+    port = free_port()
     web = Process(
         [PYTHON, "-m", "gunicorn", "identity_project.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--config", "python:identity_project.gunicorn_config", "--workers", "2", "--log-level", "warning"],
