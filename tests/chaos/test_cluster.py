@@ -4,9 +4,8 @@ mid-burst and comes back; then a second node goes while the first is still down,
 lose their majority: publishes fail, the outbox holds the events, and delivery resumes once a
 majority is back. Both reconcile as every scenario does (reconcile.settle): lost = 0.
 
-A webhook whose send task a worker could not publish at the fault (the broker refused it, or the
-connection loss ended the task that was publishing) waits for the outbound sweep, which beat runs
-every minute in production: the scenarios run it once, when the cluster is whole again.
+A webhook whose send task a worker could not publish at the fault (the broker refused it) goes
+through the task outbox, and the relay sends it once a majority is back: no sweep is needed.
 
 The cluster (own node names, ports and data; the shared server untouched) is started once for the
 module and removed at its end, also when a scenario fails.
@@ -14,7 +13,6 @@ module and removed at its end, also when a scenario fails.
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 
 import pytest
@@ -26,7 +24,7 @@ from identity_project.eventbus.publisher import publish
 from tests.chaos.conftest import CHAOS_EVENTS, DRAIN_TIMEOUT, QUEUES, Pipeline
 from tests.chaos.load import Burst
 from tests.chaos.reconcile import settle
-from tests.support.processes import PYTHON, ROOT, wait_for
+from tests.support.processes import wait_for
 from tests.support.rabbitmq_cluster import RabbitMQCluster
 
 pytestmark = [pytest.mark.chaos, pytest.mark.rabbitmq_only, pytest.mark.django_db(transaction=True)]
@@ -34,7 +32,6 @@ pytestmark = [pytest.mark.chaos, pytest.mark.rabbitmq_only, pytest.mark.django_d
 CONSUMER_QUEUES = ("audit", "notification", "notification.urgent", "integration")
 # Role assignments the majority-lost scenario commits while the queues have no majority.
 HELD = 10
-SWEEP = "from identity_project.eventbus.outbound.resend import sweep; print(sweep())"
 
 
 @pytest.fixture(scope="module")
@@ -71,19 +68,6 @@ def assert_replicated_on_every_node(cluster: RabbitMQCluster) -> None:
         assert (queues[name]["type"], set(queues[name]["members"])) == ("quorum", members), queues[name]
 
 
-def sweep_as_beat_does(pipeline: Pipeline) -> None:
-    """The outbound sweep, once, on the cluster, for records pending at all (production's sweep
-    waits EVENTBUS_OUTBOUND_SWEEP_AFTER, two minutes, before it takes one)."""
-    subprocess.run(
-        [PYTHON, "manage.py", "shell", "-c", SWEEP],
-        cwd=ROOT,
-        env={**pipeline.env, "EVENTBUS_OUTBOUND_SWEEP_AFTER": "0"},
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-
-
 def test_the_node_leading_the_queues_stopped_and_restarted(cluster, cluster_pipeline, receiver, users):
     # given quorum queues with three replicas, their leader on one node
     assert_replicated_on_every_node(cluster)
@@ -99,7 +83,6 @@ def test_the_node_leading_the_queues_stopped_and_restarted(cluster, cluster_pipe
     burst.wait_until(2 / 3)
     cluster.start_node(leader)
     burst.finish()
-    sweep_as_beat_does(cluster_pipeline)
 
     # then everything arrives, and the queues kept their three replicas
     settle("RabbitMQ cluster: leader stopped", receiver=receiver, explained={}, timeout=DRAIN_TIMEOUT)
@@ -140,7 +123,6 @@ def test_two_nodes_stopped_so_the_queues_lose_their_majority(cluster, cluster_pi
     )
     cluster.start_node(second)
     burst.finish()
-    sweep_as_beat_does(cluster_pipeline)
 
     settle("RabbitMQ cluster: majority lost", receiver=receiver, explained={}, timeout=DRAIN_TIMEOUT)
     assert_replicated_on_every_node(cluster)

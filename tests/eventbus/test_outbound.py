@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+import subprocess
 import threading
 import uuid
 
@@ -22,7 +23,8 @@ from tests.conftest import purge_queues
 from tests.probe.models import Page
 from tests.probe.outbound import pager
 from tests.support.http_receiver import LoopbackReceiver
-from tests.support.processes import wait_for
+from tests.support.ports import free_port
+from tests.support.processes import PYTHON, ROOT, service_env, wait_for
 from tests.support.queues import take_queued_args
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -179,6 +181,39 @@ def test_a_send_task_that_waits_for_a_lease_twice_comes_back_to_its_queue(peer, 
     # then the task waits out the lease on its own queue, not on one named after the delay
     wait_for(lambda: Page.objects.get(pk=page.pk).status == "sent", timeout=30, what="the page sent")
     assert peer.pages == 1
+
+
+def test_a_send_task_that_comes_before_its_record_is_due_waits_for_it(peer, worker):
+    # given a record whose next attempt is due in a few seconds (a retry's backoff)
+    page = _page(peer)
+    Page.objects.filter(pk=page.pk).update(next_attempt_at=timezone.now() + dt.timedelta(seconds=4))
+
+    # when a send task for it comes at once (the task outbox's copy of a retry, after an outage)
+    sender.send.apply_async(args=("probe.pager", page.pk), queue="probe")
+
+    # then it waits for the record to be due and sends it, once
+    wait_for(lambda: Page.objects.get(pk=page.pk).status == "sent", timeout=30, what="the page sent")
+    assert peer.pages == 1
+
+
+SCHEDULE = (
+    "from identity_project.eventbus.outbound import sender; from tests.probe.models import Page; "
+    "from tests.probe.outbound import pager; sender.schedule(pager, Page.objects.get(pk={pk}), 0)"
+)
+
+
+def test_a_send_task_the_broker_refuses_goes_through_the_task_outbox(peer, worker):
+    # given a record, and a process whose broker refuses every connection (it is down)
+    page = _page(peer)
+    down = service_env(CELERY_BROKER_URL=f"amqp://guest:guest@127.0.0.1:{free_port()}//")
+
+    # when that process schedules the record's send
+    command = [PYTHON, "manage.py", "shell", "-c", SCHEDULE.format(pk=page.pk)]
+    subprocess.run(command, cwd=ROOT, env=down, check=True, capture_output=True, timeout=120)
+
+    # then the task waited in the outbox, not for the sweep: the relay sends it and the page goes
+    wait_for(lambda: Page.objects.get(pk=page.pk).status == "sent", timeout=30, what="the page sent")
+    assert (peer.pages, OutboxTask.objects.count()) == (1, 0)
 
 
 def test_spent_retries_are_dead_lettered_under_the_channel_name_and_the_replay_sends_again(peer, monkeypatch):

@@ -24,7 +24,7 @@ from functools import partial
 
 import structlog
 from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -39,6 +39,7 @@ from identity_project.eventbus.outbound.channel import (
     channel_named,
 )
 from identity_project.eventbus.outbound.records import OutboundRecord, Status
+from identity_project.eventbus.publisher import enqueue
 from identity_project.eventbus.retries import backoff, lane
 
 log = structlog.get_logger(__name__)
@@ -75,7 +76,11 @@ def _send_pending(channel: Channel, pending: list[OutboundRecord]) -> None:
 
 
 def schedule(channel: Channel, record: OutboundRecord, countdown: float) -> None:
-    """A send task for later; if the broker cannot take it now, the record waits for the sweep."""
+    """A send task for later. If the broker cannot take it now (down, without a majority for its
+    queue, blocking publishers), the task goes through the task outbox as a request's tasks do,
+    and the relay sends it once the broker is back; it may then come before the record is due,
+    and waits (attempt). Only if the database cannot take it either does the record wait for the
+    sweep, minutes later."""
     try:
         send.apply_async(
             args=(channel.name, record.pk),
@@ -83,8 +88,13 @@ def schedule(channel: Channel, record: OutboundRecord, countdown: float) -> None
             queue=channel.queue(record),
             retry=False,
         )
-    except Exception as exc:  # noqa: BLE001 - the row stays pending: the sweep sends it
+        return
+    except Exception as exc:  # noqa: BLE001 - whatever the broker says, the outbox takes the task
         log.warning("outbound.not_scheduled", channel=channel.name, record_id=record.pk, error=repr(exc))
+    try:
+        enqueue(send, channel.name, record.pk, queue=channel.queue(record))
+    except DatabaseError as exc:  # the row stays pending: the sweep sends it
+        log.warning("outbound.left_to_sweep", channel=channel.name, record_id=record.pk, error=repr(exc))
 
 
 # --- one attempt ----------------------------------------------------------------------------
@@ -94,9 +104,10 @@ def attempt(channel: Channel, record_id: int, *, claimable: Q | None = None) -> 
     """Send one record if it can be claimed: its status afterwards, or, when another attempt
     holds it, the seconds until that attempt's lease ends (it may have died with its worker).
     `claimable`: for a channel that resumes records of its own choosing, instead of its default."""
-    claimed = _claim(channel, record_id, channel.claimable() if claimable is None else claimable)
+    claimable = channel.claimable() if claimable is None else claimable
+    claimed = _claim(channel, record_id, claimable)
     if claimed is None:
-        return _lease_left(channel, record_id)
+        return _wait_left(channel, record_id, claimable)
     record, claim = claimed
     decision = channel.before(record)
     if decision != SEND:
@@ -144,14 +155,25 @@ def _claim(channel: Channel, record_id: int, claimable: Q):
     return channel.model.objects.select_related(*channel.related()).get(pk=record_id), claim
 
 
-def _lease_left(channel: Channel, record_id: int) -> str | float:
+def _wait_left(channel: Channel, record_id: int, claimable: Q) -> str | float:
+    """Seconds until the record can be claimed: another attempt's lease ends (it may have died
+    with its worker), or its next attempt is due (this message came early, from the task outbox
+    after a broker outage). "skipped" when there is nothing to wait for: sent, given up, or not
+    the channel's to send now (a resume takes it then)."""
     now = timezone.now()
-    lease_until = (
-        channel.model.objects.filter(pk=record_id, status=Status.SENDING, lease_until__gte=now)
-        .values_list("lease_until", flat=True)
+    leased = Q(status=Status.SENDING, lease_until__gte=now)
+    due_later = Q(status=Status.PENDING, next_attempt_at__gt=now + EARLY) & claimable
+    row = (
+        channel.records()
+        .filter(leased | due_later, pk=record_id)
+        .values_list("status", "lease_until", "next_attempt_at")
         .first()
     )
-    return "skipped" if lease_until is None else (lease_until - now).total_seconds() + 1
+    if row is None:
+        return "skipped"
+    status, lease_until, next_attempt_at = row
+    until = lease_until if status == Status.SENDING else next_attempt_at
+    return (until - now).total_seconds() + 1
 
 
 def _mine(channel: Channel, record: OutboundRecord, claim: uuid.UUID):
