@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from identity_project.eventbus import routing
 from notification import default_rules
 from notification.models import NotificationRule
 from tests.chaos import reconcile
@@ -30,7 +31,8 @@ DRAIN_TIMEOUT = 180 + CHAOS_EVENTS * 0.05
 # in seconds: 20 in CI and a plain run, 120 for make chaos, 900 for the issue's 15 minutes.
 CHAOS_PG_OUTAGE = float(os.environ.get("CHAOS_PG_OUTAGE", "20"))
 
-QUEUES = "audit,notification,notification.urgent,integration,identity,probe"
+# Every queue the registered consumers declared (and identity's tasks'): a worker takes them all.
+QUEUES = ",".join(routing.queue_names())
 PIPELINE_ENV = {
     **WEBHOOK_TEST_ENV,
     # Failures while the circuit is closed count; the scenarios hold the receiver down longer.
