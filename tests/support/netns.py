@@ -163,10 +163,6 @@ class SwitchNode(RabbitMQNode):
     def url(self) -> str:
         return f"amqp://guest:guest@{self.address}:{self.port}/%2F"
 
-    def peers(self) -> list[str]:
-        """The address of each client connection the node holds."""
-        return self.ctl("list_connections", "peer_host", "--no-table-headers").split()
-
     def unacknowledged(self, peer: str) -> int:
         """Messages delivered to the connections from `peer` and not acknowledged yet."""
         held = 0
