@@ -9,19 +9,27 @@ gives the messages it held to the other host's worker. The cut-off worker finds 
 gone only once its link is back (its event loop waits meanwhile in the retries of Celery's
 worker-heartbeat event, celery/celery#2312), and connects again. Its transactions, stalled in
 between and holding their claims (the other worker waits on them), go on when the link returns.
-Every event must have its effects once: one audit row, one in-app notification per role
-assignment, webhooks counted by the receiver.
+A webhook record committed just before the cut, whose send task its worker could then not
+publish, waits for the outbound sweep, as in production (beat runs it every minute): the
+scenario runs that sweep itself, more often. Every event must have its effects once: one audit
+row, one in-app notification per role assignment, webhooks counted by the receiver.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from audit.models import AuditEntry
 from identity.events import RoleAssignedToUser
+from identity_project.celery import app as celery_app
+from identity_project.eventbus import routing
+from identity_project.eventbus.outbound.resend import sweep_task
 from integration.services import subscription_create
 from notification.models import Notification
 from tests.chaos.conftest import CHAOS_EVENTS, DRAIN_TIMEOUT, Pipeline
@@ -29,8 +37,8 @@ from tests.chaos.load import Burst
 from tests.chaos.receiver import WebhookReceiver
 from tests.chaos.reconcile import settle
 from tests.support import ledger
-from tests.support.netns import Network, SwitchNode, SwitchServices
-from tests.support.processes import wait_for
+from tests.support.netns import Host, Network, SwitchNode, SwitchServices
+from tests.support.processes import Process, wait_for
 
 pytestmark = [pytest.mark.chaos, pytest.mark.rabbitmq_only, pytest.mark.django_db(transaction=True)]
 
@@ -40,6 +48,10 @@ HEARTBEAT = 5.0
 # How long the host stays cut off at least: two heartbeats and a margin.
 CUT = 2 * HEARTBEAT + 5.0
 RECEIVED = re.compile(r"Task [\w.]+\[([0-9a-f-]{36})\] received")
+# Beat's outbound sweep in the scenario: every SWEEP_EVERY seconds, for records pending longer than
+# EVENTBUS_OUTBOUND_SWEEP_AFTER (production: every minute, 120 s).
+SWEEP_EVERY = 5.0
+SWEEP_AFTER = "5"
 
 
 @pytest.fixture
@@ -78,6 +90,26 @@ def reachable(network, webhook_settings):
         receiver.stop()
 
 
+@contextlib.contextmanager
+def outbound_sweeps(broker_url: str) -> Iterator[None]:
+    """Beat's part for the outbound records while the block runs: the sweep task, sent to the
+    pipeline's broker every SWEEP_EVERY seconds, run by the workers."""
+    stop = threading.Event()
+
+    def sweep_now_and_then() -> None:
+        with celery_app.connection_for_write(url=broker_url) as connection:
+            while not stop.wait(SWEEP_EVERY):
+                sweep_task.apply_async(connection=connection, queue=routing.IDENTITY)
+
+    beat = threading.Thread(target=sweep_now_and_then, name="chaos-sweeps", daemon=True)
+    beat.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beat.join(30)
+
+
 def _received(worker_log: str) -> set[str]:
     """The ids of the messages a worker was given."""
     return set(RECEIVED.findall(worker_log))
@@ -87,11 +119,47 @@ def _rows(model, event_ids: set[str]) -> int:
     return model.objects.filter(event_id__in=event_ids).count()
 
 
+def _cut_off(node: SwitchNode, host: Host, worker: Process) -> tuple[int, float]:
+    """Take the host's link down while its worker holds messages, until RabbitMQ has taken them
+    back and CUT has passed; then restore it and wait for its worker to connect again. The number
+    of messages held at the cut, and the seconds until RabbitMQ took them back."""
+    wait_for(
+        lambda: node.unacknowledged(host.address) > 0,
+        timeout=60,
+        interval=0.2,
+        what="the worker of the host to cut off to hold messages",
+    )
+    host.cut()
+    cut_at = time.monotonic()
+    held = node.unacknowledged(host.address)
+    wait_for(
+        lambda: node.unacknowledged(host.address) == 0,
+        timeout=10 * HEARTBEAT,
+        interval=0.5,
+        what="RabbitMQ to take back the messages of the cut-off host",
+    )
+    taken_back_after = time.monotonic() - cut_at
+    time.sleep(max(0.0, CUT - taken_back_after))
+    host.restore()
+    wait_for(
+        lambda: worker.log().count("Connected to amqp") >= 2,
+        timeout=60,
+        interval=0.5,
+        what="the cut-off worker to connect again",
+    )
+    return held, taken_back_after
+
+
 def test_a_worker_host_cut_off_for_longer_than_the_broker_heartbeat(
     transactional_db, log_dir, network, node, reachable, users
 ):
     receiver, services = reachable
-    running = Pipeline(log_dir, CELERY_BROKER_URL=node.url, CELERY_BROKER_HEARTBEAT=str(HEARTBEAT))
+    running = Pipeline(
+        log_dir,
+        CELERY_BROKER_URL=node.url,
+        CELERY_BROKER_HEARTBEAT=str(HEARTBEAT),
+        EVENTBUS_OUTBOUND_SWEEP_AFTER=SWEEP_AFTER,
+    )
     try:
         # given two worker hosts, each reaching the broker, PostgreSQL, Redis and the receiver over
         # its own link, and the relay on this machine
@@ -100,41 +168,18 @@ def test_a_worker_host_cut_off_for_longer_than_the_broker_heartbeat(
         other_worker = running.start_worker(prefix=other.prefix, **services.env())
         running.start_relay()
         running.wait_connected()
-        burst = Burst(events=CHAOS_EVENTS, users=users)
-        burst.start()
+        with outbound_sweeps(node.url):
+            burst = Burst(events=CHAOS_EVENTS, users=users)
+            burst.start()
 
-        # when, at a third of the burst, one host's link goes down while its worker holds messages
-        burst.wait_until(1 / 3)
-        wait_for(
-            lambda: node.unacknowledged(cut_off.address) > 0,
-            timeout=60,
-            interval=0.2,
-            what="the worker of the host to cut off to hold messages",
-        )
-        cut_off.cut()
-        cut_at = time.monotonic()
-        held = node.unacknowledged(cut_off.address)
-        # and stays down until RabbitMQ has taken them back, and two heartbeats at least
-        wait_for(
-            lambda: node.unacknowledged(cut_off.address) == 0,
-            timeout=10 * HEARTBEAT,
-            interval=0.5,
-            what="RabbitMQ to take back the messages of the cut-off host",
-        )
-        taken_back_after = time.monotonic() - cut_at
-        time.sleep(max(0.0, CUT - taken_back_after))
-        cut_off.restore()
-        # and its worker finds its connection gone once the link is back, and connects again
-        wait_for(
-            lambda: cut_worker.log().count("Connected to amqp") >= 2,
-            timeout=60,
-            interval=0.5,
-            what="the cut-off worker to connect again",
-        )
-        burst.finish()
+            # when, at a third of the burst, one host's link goes down while its worker holds
+            # messages, for longer than two heartbeats, and comes back
+            burst.wait_until(1 / 3)
+            held, taken_back_after = _cut_off(node, cut_off, cut_worker)
+            burst.finish()
 
-        # then every event is accounted for
-        result = settle("worker host cut off", receiver=receiver, explained={}, timeout=DRAIN_TIMEOUT)
+            # then every event is accounted for
+            result = settle("worker host cut off", receiver=receiver, explained={}, timeout=DRAIN_TIMEOUT)
     finally:
         running.stop()
 
