@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from django.db.models import Model
 
 from audit.models import AuditEntry
 from identity.events import RoleAssignedToUser
@@ -42,8 +43,8 @@ from tests.support.processes import Process, wait_for
 
 pytestmark = [pytest.mark.chaos, pytest.mark.rabbitmq_only, pytest.mark.django_db(transaction=True)]
 
-# The workers' AMQP heartbeat, in seconds (production's default is 120): short, so that RabbitMQ
-# gives up on the silent host within the scenario.
+# The workers' AMQP heartbeat, in seconds (by default they ask for 120 and RabbitMQ's 60 caps it):
+# short, so that RabbitMQ gives up on the silent host within the scenario.
 HEARTBEAT = 5.0
 # How long the host stays cut off at least: two heartbeats and a margin.
 CUT = 2 * HEARTBEAT + 5.0
@@ -115,7 +116,8 @@ def _received(worker_log: str) -> set[str]:
     return set(RECEIVED.findall(worker_log))
 
 
-def _rows(model, event_ids: set[str]) -> int:
+def _rows(model: type[Model], event_ids: set[str]) -> int:
+    """Rows of those events: one each, if every effect happened once."""
     return model.objects.filter(event_id__in=event_ids).count()
 
 
