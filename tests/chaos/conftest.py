@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -71,10 +72,15 @@ class Pipeline:
         folder.mkdir(exist_ok=True)
         return folder
 
-    def start_worker(self, **env: str) -> Process:
-        """A worker on every queue; `env` overrides the pipeline's environment for it alone."""
+    def start_worker(self, prefix: Sequence[str] = (), **env: str) -> Process:
+        """A worker on every queue; `env` overrides the pipeline's environment for it alone, `prefix`
+        is the command it runs through (processes.start_worker)."""
         worker = start_worker(
-            self._folder(f"worker-{len(self.workers)}"), queues=QUEUES, env={**self.env, **env}, relay=False
+            self._folder(f"worker-{len(self.workers)}"),
+            queues=QUEUES,
+            env={**self.env, **env},
+            relay=False,
+            prefix=prefix,
         )
         self.workers.append(worker)
         return worker

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
@@ -91,13 +91,15 @@ def start_worker(
     concurrency: int = 2,
     env: dict[str, str] | None = None,
     relay: bool = True,
+    prefix: Sequence[str] = (),
 ) -> Process:
     """A worker on `queues`, with a relay (stopped with it) that sends it what the test commits, as
     production runs them; `relay=False` for a test that runs its relays itself. A second relay
-    started this way waits as a standby (relay.py)."""
+    started this way waits as a standby (relay.py). `prefix` runs it through another command that
+    execs it (`ip netns exec NS`: a worker on a host of its own, tests/support/netns.py)."""
     worker = Process(
         [
-            PYTHON, "-m", "celery", "-A", "identity_project", "worker",
+            *prefix, PYTHON, "-m", "celery", "-A", "identity_project", "worker",
             "-Q", queues, "-c", str(concurrency), "-P", "prefork",
             "--without-gossip", "--without-mingle", "--loglevel", "INFO",
             "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h",

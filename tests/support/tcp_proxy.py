@@ -9,9 +9,11 @@ import threading
 
 
 class TcpProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, *, listen: str = "127.0.0.1") -> None:
+        """`listen`: the address it serves on; another than loopback for processes in a network
+        namespace of their own (tests/support/netns.py)."""
         self.target = (target_host, target_port)
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server((listen, 0))
         self.port = self._listener.getsockname()[1]
         self._open = threading.Event()
         self._open.set()
@@ -49,6 +51,8 @@ class TcpProxy:
             except OSError:
                 self._close(client)
                 continue
+            # The timeout is the connect's: an idle connection stays open however long it waits.
+            upstream.settimeout(None)
             with self._lock:
                 self._sockets.update({client, upstream})
             for src, dst in ((client, upstream), (upstream, client)):
