@@ -16,6 +16,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # TCP keepalives on both ends of every connection: a host cut off from the network (a pulled
+    # cable: nothing is reset) leaves its sessions open, each holding what its transaction locked
+    # (a consumer's claim, which another host's worker then waits on), until the kernel gives up
+    # on the peer: over two hours by default. With probes after DATABASE_KEEPALIVE seconds of
+    # silence, every third of that, three unanswered ones end the session: the server rolls it
+    # back and the locks go after about twice DATABASE_KEEPALIVE. The client's side lets a
+    # process find a dead server the same way, instead of waiting on it.
+    keepalive = env.int("DATABASE_KEEPALIVE", default=30)
+    probes = {"idle": keepalive, "interval": max(1, keepalive // 3), "count": 3}
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        keepalives=1,
+        **{f"keepalives_{name}": value for name, value in probes.items()},
+        options=" ".join(f"-c tcp_keepalives_{name}={value}" for name, value in probes.items()),
+    )
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:

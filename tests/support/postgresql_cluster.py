@@ -64,7 +64,12 @@ def remove_leftovers() -> list[str]:
 
 
 class PostgreSQLCluster:
-    def __init__(self) -> None:
+    """`listen`: an address to listen on besides loopback, and `trust` the network (a CIDR) whose
+    clients it lets in there, for hosts in network namespaces (tests/support/netns.py)."""
+
+    def __init__(self, *, listen: str | None = None, trust: str | None = None) -> None:
+        self.listen = listen
+        self.trust = trust
         self.name = f"{PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}"
         self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="chaos-postgresql-"))
@@ -77,8 +82,12 @@ class PostgreSQLCluster:
         _run(
             "pg_createcluster", "--start-conf=manual", "-p", str(self.port), "-d", str(self.folder / "data"),
             "-s", str(self.folder), "-l", str(self.log_path),
+            *(("-o", f"listen_addresses=localhost,{self.listen}") if self.listen else ()),
             VERSION, self.name, "--", "--auth=trust",
         )  # fmt: skip
+        if self.trust:
+            with open(f"/etc/postgresql/{VERSION}/{self.name}/pg_hba.conf", "a") as rules:
+                rules.write(f"host all all {self.trust} trust\n")
 
     def ctl(self, action: str) -> None:
         """pg_ctlcluster start, stop (fast: open transactions rolled back, clients disconnected)
