@@ -10,8 +10,9 @@ gone only once its link is back (its event loop waits meanwhile in the retries o
 worker-heartbeat event, celery/celery#2312), and connects again. Its transactions, stalled in
 between and holding their claims (the other worker waits on them), go on when the link returns.
 A webhook record committed just before the cut, whose send task its worker could then not
-publish, waits for the outbound sweep, as in production (beat runs it every minute): the
-scenario runs that sweep itself, more often. Every event must have its effects once: one audit
+publish, goes through the task outbox once the link is back; if the database refused that too, it
+waits for the outbound sweep, as in production (beat runs it every minute): the scenario runs
+that sweep itself, more often. Every event must have its effects once: one audit
 row, one in-app notification per role assignment, webhooks counted by the receiver.
 """
 
