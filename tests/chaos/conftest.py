@@ -3,8 +3,10 @@ consumer's queue, relays), a webhook receiver with its subscription, the users w
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -56,6 +58,33 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.write_line(reconcile.HEADER)
     for result in reconcile.RESULTS:
         terminalreporter.write_line(result.row())
+
+
+def _output(*command: str) -> str:
+    return subprocess.run(command, capture_output=True, text=True, timeout=60).stdout
+
+
+def shared_services() -> dict[str, object]:
+    """What the scenarios must leave as they found it: the machine's PostgreSQL clusters (only the
+    shared one, online), the shared RabbitMQ's nodes and alarms, the network namespaces and links.
+    Private nodes, clusters and hosts come and go inside a scenario."""
+    rabbitmq = json.loads(_output("rabbitmqctl", "-q", "cluster_status", "--formatter", "json") or "{}")
+    return {
+        "postgresql clusters": _output("pg_lsclusters", "--no-header").splitlines(),
+        "rabbitmq nodes": sorted(rabbitmq.get("running_nodes", [])),
+        "rabbitmq alarms": rabbitmq.get("alarms", []),
+        "network namespaces": sorted(_output("ip", "netns", "list").splitlines()),
+        "links": sorted(line.split(": ")[1] for line in _output("ip", "-o", "link", "show").splitlines()),
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_services_untouched():
+    """Every scenario's set-up and tear-down, failed ones included, leave the shared services as
+    they were: checked once all scenarios have run."""
+    before = shared_services()
+    yield
+    assert shared_services() == before
 
 
 class Pipeline:
