@@ -36,3 +36,23 @@ ErrorOutput = inline_serializer(
 def error_answer(description: str) -> OpenApiResponse:
     """An error answer of an operation, in the API's one error shape (API.md, "Errors")."""
     return OpenApiResponse(ErrorOutput, description=description)
+
+
+UNAVAILABLE = {
+    "description": (
+        "`service_unavailable`: the database cannot be reached (a restart, a failover, a dropped "
+        "connection). Nothing was changed, or the change rolled back with its events; try again "
+        "after `Retry-After` seconds."
+    ),
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}},
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
+def database_unavailable(result, generator, request, public):
+    """Every operation may answer 503 while the database is unavailable (api_errors.handler500):
+    API.md lists no 503, and a client should know that this one is worth a retry, unlike a 500."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            operation.setdefault("responses", {}).setdefault("503", UNAVAILABLE)
+    return result

@@ -112,3 +112,16 @@ def test_the_schema_documents_re_authentication_and_the_errors_it_answers():
         refused = paths[path][method]["responses"]["403"]
         assert "reauthentication_required" in refused["description"], (path, method)
         assert refused["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+@pytest.mark.django_db
+def test_every_operation_documents_the_503_of_an_unavailable_database():
+    paths = validated_schema()["paths"]
+
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            unavailable = operation["responses"]["503"]
+            assert unavailable["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/Error"
+            }, (path, method)
+            assert "Retry-After" in unavailable["headers"], (path, method)

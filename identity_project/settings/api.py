@@ -23,5 +23,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Identity platform API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # drf-spectacular's own hook, and the 503 every operation may answer (schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "identity_project.schema.database_unavailable",
+    ],
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
