@@ -21,11 +21,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def web(postgresql_proxy, log_dir):
-    """The web on the proxy; its base URL."""
+    """The web on the proxy; its base URL and the process."""
     process, url = start_web(
         log_dir, env=service_env(DATABASE_URL=database_url(host="127.0.0.1", port=postgresql_proxy.port))
     )
-    yield url
+    yield url, process
     process.stop()
 
 
@@ -40,6 +40,7 @@ def _unavailable_in_the_error_shape(answer: httpx.Response) -> bool:
 
 
 def test_the_web_answers_503_while_postgresql_is_unreachable_and_recovers_by_itself(web, postgresql_proxy):
+    web, process = web
     # given a signed-in user, whose token reads their profile
     user = UserFactory()
     credentials = {"email": user.email, "password": PASSWORD}
@@ -85,3 +86,7 @@ def test_the_web_answers_503_while_postgresql_is_unreachable_and_recovers_by_its
         "login": 200,
         "readyz": 200,
     }
+    # and its log has a warning per 503, without the traceback (a 500 would keep its own)
+    log = process.log()
+    assert "the database is unavailable: OperationalError" in log, log[-2000:]
+    assert "Traceback" not in log, log[-4000:]

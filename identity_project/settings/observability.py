@@ -42,7 +42,11 @@ LOGGING = {
             ],
         },
     },
+    "filters": {"database_unavailable": {"()": "identity_project.logs.DatabaseUnavailable"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["database_unavailable"]},
+    },
 }
