@@ -12,7 +12,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.support.netns import Network
+from tests.support.netns import switch
 from tests.support.postgresql_cluster import SUPERUSER, PostgreSQLCluster
 from tests.support.processes import PYTHON, Process, service_env, wait_for
 
@@ -33,12 +33,8 @@ with transaction.atomic(), connection.cursor() as cursor:
 
 @pytest.fixture
 def network():
-    switch = Network()
-    try:
-        switch.create()
-        yield switch
-    finally:
-        switch.remove()
+    with switch() as made:
+        yield made
 
 
 @pytest.fixture

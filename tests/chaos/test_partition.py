@@ -39,7 +39,7 @@ from tests.chaos.load import Burst
 from tests.chaos.receiver import WebhookReceiver
 from tests.chaos.reconcile import settle
 from tests.support import ledger
-from tests.support.netns import Host, Network, SwitchNode, SwitchServices
+from tests.support.netns import Host, SwitchNode, SwitchServices, switch
 from tests.support.processes import Process, wait_for
 
 pytestmark = [pytest.mark.chaos, pytest.mark.rabbitmq_only, pytest.mark.django_db(transaction=True)]
@@ -58,13 +58,8 @@ SWEEP_AFTER = "5"
 
 @pytest.fixture
 def network():
-    """The switch and its hosts, removed at the end whatever happened (also when half made)."""
-    switch = Network()
-    try:
-        switch.create()
-        yield switch
-    finally:
-        switch.remove()
+    with switch() as made:
+        yield made
 
 
 @pytest.fixture

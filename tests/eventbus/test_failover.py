@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 
 from audit.models import AuditEntry
-from tests.eventbus.test_relay import publish_in_a_process, through
+from tests.eventbus.test_relay import broker_proxy, publish_in_a_process, through  # noqa: F401 - a fixture
 from tests.support.processes import service_env, start_relay, start_web, wait_for
 from tests.support.tcp_proxy import TcpProxy
 
@@ -24,12 +24,9 @@ def direct_node() -> str:
 
 
 @pytest.fixture
-def first_node():
+def first_node(broker_proxy):  # noqa: F811 - the fixture imported above
     """The failover list's first node: a proxy to the run's broker, which the test cuts."""
-    broker = urlsplit(settings.CELERY_BROKER_URL)
-    proxy = TcpProxy(broker.hostname, broker.port)
-    yield proxy
-    proxy.close()
+    return broker_proxy
 
 
 def failover_list(first: TcpProxy) -> str:

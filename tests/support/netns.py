@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -145,6 +146,17 @@ class Network:
             ip("link", "del", host.port, check=False)
             _remove_namespace(host.namespace)
         ip("link", "del", self.bridge, check=False)
+
+
+@contextlib.contextmanager
+def switch() -> Iterator[Network]:
+    """A switch for one test, removed at the end whatever happened (also when half made)."""
+    network = Network()
+    try:
+        network.create()
+        yield network
+    finally:
+        network.remove()
 
 
 class SwitchNode(RabbitMQNode):
