@@ -1,7 +1,9 @@
 """A host cut off from the network in the middle of a transaction must not hold its locks for
-hours: the platform's connections carry TCP keepalives (DATABASE_KEEPALIVE), so PostgreSQL finds
-the silent peer, rolls its transaction back and gives the locks to whoever waits on them (a
-consumer's claim, which another host's worker waits for).
+hours: the platform's connections carry TCP keepalives and a TCP user timeout
+(DATABASE_KEEPALIVE), so PostgreSQL finds the silent peer, rolls its transaction back and gives
+the locks to whoever waits on them (a consumer's claim, which another host's worker waits for).
+Keepalives alone were not enough: when the cut came before the host acknowledged the server's
+last answer (a CI run), the server retransmitted instead of probing, for a quarter of an hour.
 
 The host is a network namespace plugged into a bridge (tests/support/netns.py); the database is
 a private cluster listening on the bridge (the shared one listens on loopback only). The host's

@@ -16,19 +16,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # TCP keepalives on both ends of every connection: a host cut off from the network (a pulled
-    # cable: nothing is reset) leaves its sessions open, each holding what its transaction locked
-    # (a consumer's claim, which another host's worker then waits on), until the kernel gives up
-    # on the peer: over two hours by default. With probes after DATABASE_KEEPALIVE seconds of
-    # silence, every third of that, three unanswered ones end the session: the server rolls it
-    # back and the locks go after about twice DATABASE_KEEPALIVE. The client's side lets a
-    # process find a dead server the same way, instead of waiting on it.
+    # TCP keepalives and a user timeout on both ends of every connection: a host cut off from the
+    # network (a pulled cable: nothing is reset) leaves its sessions open, each holding what its
+    # transaction locked (a consumer's claim, which another host's worker then waits on), until
+    # the kernel gives up on the peer: over two hours when the line was quiet, a quarter of an
+    # hour of retransmissions when data was still unacknowledged. With probes after
+    # DATABASE_KEEPALIVE seconds of silence, every third of that, three unanswered ones end the
+    # session, and unacknowledged data ends it after as long: the server rolls it back and the
+    # locks go after about twice DATABASE_KEEPALIVE. The client's side lets a process find a dead
+    # server the same way, instead of waiting on it.
     keepalive = env.int("DATABASE_KEEPALIVE", default=30)
     probes = {"idle": keepalive, "interval": max(1, keepalive // 3), "count": 3}
+    user_timeout = 1000 * (probes["idle"] + probes["interval"] * probes["count"])  # milliseconds
+    server = [f"-c tcp_keepalives_{name}={value}" for name, value in probes.items()]
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         keepalives=1,
         **{f"keepalives_{name}": value for name, value in probes.items()},
-        options=" ".join(f"-c tcp_keepalives_{name}={value}" for name, value in probes.items()),
+        tcp_user_timeout=user_timeout,
+        options=" ".join([*server, f"-c tcp_user_timeout={user_timeout}"]),
     )
 
 REDIS_URL = env.str("REDIS_URL", default="")
