@@ -69,10 +69,11 @@ class Api:
         return {"status": answer.status_code, **(answer.json() if answer.content else {})}
 
 
-def totp_code(otpauth_uri: str, *, steps_ahead: int = 0) -> str:
+def totp_code(otpauth_uri: str, *, at: float) -> str:
+    """The authenticator's code for the 30-second period holding the time `at`."""
     secret = parse_qs(urlparse(otpauth_uri).query)["secret"][0]
     totp = TOTP(base64.b32decode(secret + "=" * (-len(secret) % 8)))
-    totp.time = time.time() + 30 * steps_ahead
+    totp.time = at
     return f"{totp.token():06d}"
 
 
@@ -95,14 +96,18 @@ def tour(stage: Stage, receiver: Receiver, admin_password: str) -> dict:
     first = sign_in(home, "alice@example.com", "alice-laptop")
     alice_api = Api(web, address="203.0.113.10", agent="Firefox on Alice's laptop", token=first["access"])
     device = alice_api.post("me/mfa/devices", {"method": "totp"}, 201)
-    alice_api.post(f"me/mfa/devices/{device['device_id']}/verify", {"code": totp_code(device["otpauth_uri"])})
+    enrolled_at = time.time()
+    enrolment = totp_code(device["otpauth_uri"], at=enrolled_at)
+    alice_api.post(f"me/mfa/devices/{device['device_id']}/verify", {"code": enrolment})
     challenge = sign_in(home, "alice@example.com", "alice-laptop")
     method = challenge["methods"][0]
     home.post(
         "auth/mfa/select", {"challenge_id": challenge["challenge_id"], "device_id": method["device_id"]}
     )
-    # The enrolment used this period's code; a code is good once, so the sign-in takes the next one.
-    code = totp_code(device["otpauth_uri"], steps_ahead=1)
+    # A code is good once, so the sign-in takes the period after the enrolment's: counted from the
+    # enrolment's period, not from now, since the server learnt the authenticator's drift from it
+    # (a request that crossed a period's end leaves a drift of one, and now + 30 s would be beyond).
+    code = totp_code(device["otpauth_uri"], at=enrolled_at + 30)
     signed_in = home.post("auth/mfa/verify", {"challenge_id": challenge["challenge_id"], "code": code})
     say(f"   registered {alice['user_id']}; challenge {challenge['challenge_id']} answered with a TOTP code")
     say(f"   signed in: session {signed_in['session_id']}")
