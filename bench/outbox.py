@@ -56,7 +56,10 @@ def fill_outbox(envelopes: list[dict]) -> None:
         statement = f"COPY {OutboxEvent._meta.db_table} ({OUTBOX_COLUMNS}) FROM STDIN"
         with cursor.cursor.copy(statement) as copy:
             for e in envelopes:
-                copy.write_row(
-                    (e["event_id"], e["type"], e["version"], e["aggregate_type"], e["aggregate_id"],
-                     e["sequence"], e["correlation_id"], json.dumps(e), created, 0, "")
-                )  # fmt: skip
+                copy.write_row(outbox_row(e, created))
+
+
+def outbox_row(e: dict, created: datetime) -> tuple:
+    """An envelope's outbox row, in OUTBOX_COLUMNS' order."""
+    return (e["event_id"], e["type"], e["version"], e["aggregate_type"], e["aggregate_id"],
+            e["sequence"], e["correlation_id"], json.dumps(e), created, 0, "")  # fmt: skip

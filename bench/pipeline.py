@@ -5,13 +5,14 @@ Measured in one run, so that ratios hold on a shared machine whose absolute spee
                    settings as the consumers (the baseline);
   raw_insert       PostgreSQL's own rates for the rows audit stores, into a copy of the audit
                    table: COPY of audit-batch-sized transactions (the target's baseline), INSERT
-                   in 100-row transactions, single-row INSERT+COMMIT; and the COPY into a table
+                   in 100-row transactions, single-row INSERT+COMMIT (and of outbox rows into a
+                   copy of the outbox table: publish()'s baseline); and the COPY into a table
                    with a primary key only;
   <consumer>_drain events per second from a committed backlog in the outbox to the consumer's
                    handled events (relay + that consumer's worker alone), for audit, notification
                    and integration;
   audit_live       events per second from commit to audit row while one producer commits one event
-                   per transaction through publish() (the on-commit fast path);
+                   per transaction through publish() (the relay woken by its doorbell);
   scale            the drain rate of audit and notification (and the no-op rate) with 1, 2 and 4
                    worker processes.
 
@@ -120,7 +121,10 @@ def measure_raw_inserts(count: int) -> dict:
                       describes it ("30,000 rows/s in 100-row transactions"), for reference;
     plain_rate        the COPY into a table with a primary key only: what the rows would cost
                       without the search's indexes, for reference;
-    single_row_rate   single-row INSERT+COMMIT into the audit table's copy."""
+    single_row_rate   single-row INSERT+COMMIT into the audit table's copy;
+    outbox_single_row_rate
+                      single-row INSERT+COMMIT of the same events' rows into a copy of the outbox
+                      table (its unique event_id and index): the baseline of publish()."""
     from django.conf import settings
     from django.db import connection
 
@@ -145,17 +149,38 @@ def measure_raw_inserts(count: int) -> dict:
             raw.commit()
             insert_rate = _insert(cursor, "bench_raw_audit", _audit_rows(count), columns, 100)
             single_rate = _insert(cursor, "bench_raw_audit", _audit_rows(max(count // 10, 50)), columns, 1)
+            outbox_single_rate = _outbox_single_rows(cursor, max(count // 10, 50))
         finally:
             raw.rollback()
-            cursor.execute("DROP TABLE bench_raw_audit, bench_raw_plain")
+            cursor.execute("DROP TABLE IF EXISTS bench_raw_audit, bench_raw_plain, bench_raw_outbox")
             raw.commit()
     return {
         "rate": round(rate, 1),
         "insert_rate": round(insert_rate, 1),
         "plain_rate": round(plain_rate, 1),
         "single_row_rate": round(single_rate, 1),
+        "outbox_single_row_rate": round(outbox_single_rate, 1),
         "batch": batch,
     }
+
+
+def _outbox_single_rows(cursor, count: int) -> float:
+    """Single-row INSERT+COMMIT of `count` sample events' outbox rows into a copy of the outbox
+    table, from this connection alone: what publish() of one event per transaction is held to."""
+    from django.utils import timezone
+
+    from identity_project.eventbus.models import OutboxEvent
+
+    cursor.execute(f"CREATE TABLE bench_raw_outbox (LIKE {OutboxEvent._meta.db_table} INCLUDING ALL)")
+    cursor.connection.commit()
+    placeholders = ", ".join(["%s"] * len(outbox.OUTBOX_COLUMNS.split(",")))
+    statement = f"INSERT INTO bench_raw_outbox ({outbox.OUTBOX_COLUMNS}) VALUES ({placeholders})"
+    rows = [outbox.outbox_row(e, timezone.now()) for e in outbox.sample_envelopes(count)]
+    started = time.monotonic()
+    for row in rows:
+        cursor.execute(statement, row)
+        cursor.connection.commit()
+    return len(rows) / (time.monotonic() - started)
 
 
 def measure_drain(consumer: str, count: int, log_dir: Path, *, concurrency: int = CONCURRENCY) -> dict:
@@ -227,6 +252,7 @@ def measure(size: str, log_dir: Path) -> dict:
     summary["raw_insert_100"] = stats.summarise(runs["raw_insert"], "insert_rate")
     summary["raw_plain_insert"] = stats.summarise(runs["raw_insert"], "plain_rate")
     summary["raw_single_insert"] = stats.summarise(runs["raw_insert"], "single_row_rate")
+    summary["raw_outbox_single_insert"] = stats.summarise(runs["raw_insert"], "outbox_single_row_rate")
     scale = {}
     for name in sizes["scaled"]:
         measure_one = measure_noop if name == "noop" else partial(measure_drain, name)

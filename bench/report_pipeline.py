@@ -30,6 +30,7 @@ def pipeline(r: dict) -> list[str]:
         "raw_insert_100": "PostgreSQL INSERT of the same rows, 100 a transaction",
         "raw_plain_insert": "the same COPY into a table with a primary key only",
         "raw_single_insert": "PostgreSQL single-row INSERT+COMMIT into the audit table",
+        "raw_outbox_single_insert": "PostgreSQL single-row INSERT+COMMIT into the outbox table",
         "audit_drain": "outbox → audit (relay + audit worker)",
         "notification_drain": "outbox → notification",
         "integration_drain": "outbox → integration",
@@ -79,8 +80,8 @@ def pipeline(r: dict) -> list[str]:
         ),
         "",
         f"`audit_live` is one producer committing one event per transaction (producer at "
-        f"{live['producer_rate']}/s): it measures that producer and the fast path's confirmed publishes "
-        "per commit, not the pipeline.",
+        f"{live['producer_rate']}/s), the relay woken by each commit's doorbell: it measures that "
+        "producer and its events' way to audit, not the pipeline's throughput.",
     ]
     if r["scale"] and any(r["scale"].values()):
         processes = sorted({int(n) for by in r["scale"].values() for n in by})
@@ -99,7 +100,8 @@ def pipeline(r: dict) -> list[str]:
 
 def sustained(r: dict) -> list[str]:
     lines = [
-        f"All three consumers at once (a worker each, -c 2, one relay), the outbox kept stocked, "
+        f"All three consumers at once (a worker each, -c 2, notification's on both its lanes; one relay), "
+        "the outbox kept stocked, "
         f"{r['sizes']['seconds']} s counted after {r['sizes']['warmup_s']} s of warm-up.",
         "",
     ]
@@ -120,9 +122,22 @@ def sustained(r: dict) -> list[str]:
     lines += table(
         ["source", "consumer", "events/s", "median second", "min second", "max second", "seconds"], rows
     )
-    flow = r["sources"].get("login_flows", {}).get("flow")
-    if flow:
-        lines += ["", f"One recorded login flow: {', '.join(flow)}."]
+    flows = r["sources"].get("login_flows", {})
+    if flows.get("flow"):
+        lines += ["", f"One recorded login flow: {', '.join(flows['flow'])}."]
+    if flows.get("routed_per_flow"):
+        routed = flows["routed_per_flow"]
+        lines += [
+            "",
+            "Login flows per second each consumer got through (its events/s ÷ the events of a flow "
+            "routed to it): "
+            + ", ".join(
+                f"{c} {flows['consumers'][c]['rate'] / n:.1f} ({n:g} events a flow)"
+                for c, n in routed.items()
+                if n
+            )
+            + ".",
+        ]
     return lines
 
 

@@ -9,7 +9,11 @@ Two sources of events:
                and correlation ids: the mix of types production sees.
 
 A feeder keeps the outbox stocked (COPY) so that the pipeline, never the producer, sets the
-pace. The first seconds are a warm-up and not counted.
+pace. The first seconds are a warm-up and not counted. Notification's worker takes both its lanes.
+
+Consumers take different shares of a login flow (audit all its events, notification the two it has
+rules for), so their events/s are not comparable as they are: a flow's events routed to each
+consumer are recorded, and flows/s (events/s ÷ that count) is how fast each gets through the mix.
 
     python -m bench.sustained [--quick | --smoke]
 """
@@ -138,6 +142,7 @@ def measure_source(source: str, sizes: dict, log_dir: Path) -> dict:
     if source == "login_flows":
         types = [e["type"].removeprefix("identity.") for e in flows[0]]
         result["flow"] = types
+        result["routed_per_flow"] = {consumer: routed_per_flow(consumer, flows) for consumer in CONSUMERS}
     window = slice(sizes["warmup_s"], sizes["warmup_s"] + sizes["seconds"])
     for consumer in CONSUMERS:
         per_second = readings.timeline(consumer, since)
@@ -153,10 +158,28 @@ def measure_source(source: str, sizes: dict, log_dir: Path) -> dict:
     return result
 
 
+def routed_per_flow(consumer: str, flows: list[list[dict]]) -> float:
+    """How many events of a recorded flow the relay sends the consumer, on average."""
+    from identity_project.eventbus.consumer_registry import get_consumer
+
+    routed = sum(len(envelopes) for flow in flows for _, envelopes in get_consumer(consumer).route(flow))
+    return round(routed / len(flows), 2)
+
+
+def _lanes(consumer) -> str:
+    """The consumer's queue and its urgent lane, if it has one, as a worker's -Q."""
+    return ",".join(filter(None, (consumer.queue, consumer.urgent_queue)))
+
+
 def measure(size: str, log_dir: Path) -> dict:
+    from identity_project.eventbus.consumer_registry import get_consumer
+
     sizes = SIZES[size]
     with SmtpServer() as smtp:
-        workers = [start_worker(consumer, log_dir, env={"EMAIL_URL": smtp.url}) for consumer in CONSUMERS]
+        workers = [
+            start_worker(_lanes(get_consumer(consumer)), log_dir, env={"EMAIL_URL": smtp.url})
+            for consumer in CONSUMERS
+        ]
         try:
             sources = {source: measure_source(source, sizes, log_dir) for source in ("single", "login_flows")}
         finally:
