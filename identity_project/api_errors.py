@@ -6,11 +6,12 @@ import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from identity_project.eventbus.errors import DATABASE_UNAVAILABLE
 
 
 class ApiError(exceptions.APIException):
@@ -116,7 +117,7 @@ def handler500(request):
     these to Django) or in a middleware (the session's, the bound session's). Django calls this
     while it handles the exception, so sys.exc_info() names it, as Django's own debug page reads
     it: a database that cannot be reached or that dropped the connection is a 503, not a 500."""
-    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
         return database_unavailable(request)
     return json_error(request, 500, "server_error", "Internal server error.")
 

@@ -5,7 +5,8 @@ structlog's pipeline, whose records the standard library's handlers write as JSO
 import logging.config
 
 import structlog
-from django.db import InterfaceError, OperationalError
+
+from identity_project.eventbus.errors import DATABASE_UNAVAILABLE
 
 
 def configure(config: dict) -> None:
@@ -30,7 +31,7 @@ class DatabaseUnavailable(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        unavailable = isinstance(error, OperationalError | InterfaceError)
+        unavailable = isinstance(error, DATABASE_UNAVAILABLE)
         if unavailable and getattr(record, "status_code", None) == 503:
             record.levelno, record.levelname = logging.WARNING, "WARNING"
             record.msg = f"{record.msg} (the database is unavailable: {type(error).__name__})"

@@ -14,11 +14,11 @@ import uuid
 from celery import Task, shared_task
 from celery.exceptions import Retry
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from redis.exceptions import RedisError
 
 from identity_project.eventbus import routing
+from identity_project.eventbus.errors import DATABASE_UNAVAILABLE
 from identity_project.eventbus.outbound import sender
 from identity_project.eventbus.outbound.channel import channel_named
 from identity_project.eventbus.outbound.records import Status
@@ -35,7 +35,7 @@ RESUME_BATCH = 50
 HELD = Q(held=True)
 
 # The database or the circuits' cache unreachable: no fault of the delivery, try again later.
-INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, RedisError)
+INFRASTRUCTURE_ERRORS = (*DATABASE_UNAVAILABLE, RedisError)
 
 
 def resume_scheduled_key(subscription_id: uuid.UUID) -> str:

@@ -15,12 +15,13 @@ from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from rest_framework.test import APIClient
 
 from identity.events import RoleAssignedToUser, UserLoggedIn
 from identity.models import User
 from identity.services.accounts import user_register
+from identity_project.eventbus.errors import DATABASE_UNAVAILABLE
 from identity_project.eventbus.publisher import publish
 from tests.support import ledger
 
@@ -135,7 +136,7 @@ class Burst(threading.Thread):
         while True:
             try:
                 return step()
-            except (OperationalError, InterfaceError):
+            except DATABASE_UNAVAILABLE:
                 if not self.tolerate_outages or time.monotonic() > deadline or self._abandoned.is_set():
                     raise
             with contextlib.suppress(DatabaseError):

@@ -24,11 +24,12 @@ from functools import partial
 
 import structlog
 from celery import Task, shared_task
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from identity_project.eventbus import deadletters
+from identity_project.eventbus.errors import DATABASE_UNAVAILABLE
 from identity_project.eventbus.models import DeadLetter
 from identity_project.eventbus.outbound.channel import (
     SEND,
@@ -70,7 +71,7 @@ def _send_pending(channel: Channel, pending: list[OutboundRecord]) -> None:
             continue
         try:
             attempt(channel, record.pk)
-        except (OperationalError, InterfaceError) as exc:  # the database: a send task retries
+        except DATABASE_UNAVAILABLE as exc:  # the database: a send task retries
             log.warning("outbound.inline_failed", channel=channel.name, record_id=record.pk, error=repr(exc))
             schedule(channel, record, 0)
 
@@ -279,7 +280,7 @@ def send(task: Task, channel_name: str, record_id: int) -> None:
     queue = lane(task, default=None)
     try:
         result = attempt(channel, record_id)
-    except (OperationalError, InterfaceError) as exc:  # the database, not the record: later
+    except DATABASE_UNAVAILABLE as exc:  # the database, not the record: later
         countdown = backoff(task.request.retries, factor=1, maximum=60)
         raise task.retry(exc=exc, countdown=countdown, queue=queue) from exc
     if isinstance(result, float):
