@@ -14,6 +14,7 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 # The benchmark measures sign-in cost, not the throttles that protect it.
 os.environ.setdefault("THROTTLE_AUTH_IP", "1000000/min")
 os.environ.setdefault("THROTTLE_AUTH_ACCOUNT", "1000000/min")
+os.environ.setdefault("THROTTLE_TOKEN_REFRESH", "1000000/min")
 # The webhook receiver the latency benchmark posts to listens on loopback.
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
 

@@ -10,11 +10,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from identity.api.serializers import credential_field
-from identity.api.throttles import AUTH_THROTTLES
+from identity.api.throttles import AUTH_THROTTLES, RefreshIpThrottle
 from identity.network import client_ip, user_agent
 from identity.services import accounts, login, mfa_challenges, passkeys, passwords, sessions
 from identity.services.tokens import IssuedTokens
 from identity_project.api_errors import ApiError
+from identity_project.schema import error_answer
 from identity_project.serializers import StrictSerializer
 
 TokenPairOutput = inline_serializer(
@@ -178,7 +179,10 @@ class MfaVerifyApi(PublicAuthApi):
 
 
 class TokenRefreshApi(PublicAuthApi):
-    """Rotate the pair; a refresh token used twice ends its whole family and session (401 token_reused)."""
+    """Rotate the pair; a refresh token used twice ends its whole family and session (401 token_reused).
+    Throttled per client address at a rate of its own (THROTTLE_TOKEN_REFRESH), not the sign-ins'."""
+
+    throttle_classes = [RefreshIpThrottle]
 
     class InputSerializer(StrictSerializer):
         refresh = serializers.CharField(max_length=4096)
@@ -188,7 +192,15 @@ class TokenRefreshApi(PublicAuthApi):
         responses={
             200: inline_serializer(
                 "Rotated", {"access": serializers.CharField(), "refresh": serializers.CharField()}
-            )
+            ),
+            400: error_answer("validation_error: no refresh token, or one of another shape."),
+            401: error_answer(
+                "token_invalid (a bad signature, expired, unknown), session_ended, or token_reused "
+                "(used before: its family and session are ended)."
+            ),
+            429: error_answer(
+                "throttled: too many refreshes from this address (THROTTLE_TOKEN_REFRESH, Retry-After)."
+            ),
         },
     )
     def post(self, request):

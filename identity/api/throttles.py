@@ -1,5 +1,5 @@
-"""Throttles of the sign-in and re-authentication endpoints: per client address and per account
-(429 with Retry-After)."""
+"""Throttles of the sign-in, token refresh and re-authentication endpoints: per client address and
+per account (429 with Retry-After)."""
 
 import hashlib
 
@@ -61,3 +61,34 @@ class ReauthIpThrottle(ReauthAccountThrottle):
 
 
 REAUTH_THROTTLES = [ReauthIpThrottle, ReauthAccountThrottle]
+
+
+class RefreshIpThrottle(SimpleRateThrottle):
+    """Token refreshes per client address, apart from the sign-ins' budget: a refresh proves a
+    signed, rotating token, so this rate guards against floods, not guesses, and it is generous
+    (many users behind one address refresh every few minutes).
+
+    Counted in fixed windows by one atomic increment per request: DRF's SimpleRateThrottle keeps
+    a timestamp per request, read and written whole (thousands at a high rate), and two requests
+    at once may both pass. Every attempt counts, a throttled one too; a window's end is its
+    Retry-After."""
+
+    scope = "token_refresh"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
+
+    def allow_request(self, request, view):
+        key = self.get_cache_key(request, view)
+        if self.rate is None or key is None:
+            return True
+        self.now = self.timer()
+        window = int(self.now // self.duration)
+        self.window_ends = (window + 1) * self.duration
+        counter = f"{key}:{window}"
+        # Made by the window's first request, it outlives the window: incr always finds it.
+        self.cache.add(counter, 0, timeout=self.duration)
+        return self.cache.incr(counter) <= self.num_requests
+
+    def wait(self):
+        return self.window_ends - self.now

@@ -12,6 +12,8 @@ REST_FRAMEWORK = {
         "auth_account": env.str("THROTTLE_AUTH_ACCOUNT", default="20/min"),
         # auth/reauthenticate and me/password, per account and per address (identity/api/throttles.py)
         "reauth": env.str("THROTTLE_REAUTH", default="10/min"),
+        # auth/token/refresh per address, apart from the sign-ins' auth_ip (RefreshIpThrottle)
+        "token_refresh": env.str("THROTTLE_TOKEN_REFRESH", default="600/min"),
     },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "identity_project.schema.AutoSchema",
