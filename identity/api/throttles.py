@@ -8,11 +8,15 @@ from rest_framework.throttling import SimpleRateThrottle
 from identity.network import client_ip
 
 
-class AuthIpThrottle(SimpleRateThrottle):
-    scope = "auth_ip"
+class AddressThrottle(SimpleRateThrottle):
+    """A rate per client address (identity.network.client_ip), in the subclass's scope."""
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
+
+
+class AuthIpThrottle(AddressThrottle):
+    scope = "auth_ip"
 
 
 class AuthAccountThrottle(SimpleRateThrottle):
@@ -63,7 +67,7 @@ class ReauthIpThrottle(ReauthAccountThrottle):
 REAUTH_THROTTLES = [ReauthIpThrottle, ReauthAccountThrottle]
 
 
-class RefreshIpThrottle(SimpleRateThrottle):
+class RefreshIpThrottle(AddressThrottle):
     """Token refreshes per client address, apart from the sign-ins' budget: a refresh proves a
     signed, rotating token, so this rate guards against floods, not guesses, and it is generous
     (many users behind one address refresh every few minutes).
@@ -74,9 +78,6 @@ class RefreshIpThrottle(SimpleRateThrottle):
     Retry-After."""
 
     scope = "token_refresh"
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
 
     def allow_request(self, request, view):
         key = self.get_cache_key(request, view)
