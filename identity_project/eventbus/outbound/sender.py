@@ -1,7 +1,7 @@
 """Claim, send, conclude: the life of every outbound record, whatever its channel.
 
 - pending: written in the transaction that decided the send (a consumer's, in a worker); sent
-  by that worker after it commits (send_after_commit).
+  by that worker after it commits, or by a send task written beside it (send_after_commit).
 - sending: claimed by a conditional UPDATE that sets a claim token and a lease longer than the
   attempt's total deadline. A second message for the same record finds nothing to claim and
   looks again when the lease ends: one record is never in flight twice.
@@ -55,20 +55,22 @@ EARLY = dt.timedelta(seconds=2)
 def send_after_commit(channel: Channel, **where: object) -> None:
     """In a worker's transaction: once it commits, send the channel's pending records matching
     `where` (an event's), here, without another trip through the broker; or, for a channel
-    that does not send inline, give each to a send task.
+    that does not send inline, give each to a send task, written to the task outbox in this
+    transaction: a worker killed between its commit and a publish would have taken the task
+    along, and the record would have waited for the sweep. The relay sends it at once.
 
     The records are read now, inside the transaction: after commit the database may be gone
     (a dropped connection), and a record nobody was told about would wait for the sweep."""
     pending = list(channel.records().filter(channel.claimable(), status=Status.PENDING, **where))
-    if pending:
+    if not channel.send_inline:
+        for record in pending:
+            enqueue(send, channel.name, record.pk, queue=channel.queue(record))
+    elif pending:
         transaction.on_commit(partial(_send_pending, channel, pending), robust=True)
 
 
 def _send_pending(channel: Channel, pending: list[OutboundRecord]) -> None:
     for record in pending:
-        if not channel.send_inline:
-            schedule(channel, record, 0)
-            continue
         try:
             attempt(channel, record.pk)
         except DATABASE_UNAVAILABLE as exc:  # the database: a send task retries
