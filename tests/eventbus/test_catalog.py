@@ -16,7 +16,7 @@ from identity import events
 from identity_project.eventbus.catalog import CatalogError, Event, registry
 from identity_project.eventbus.envelope import EnvelopeInvalid, decode
 from identity_project.eventbus.models import AggregateSequence, OutboxEvent
-from identity_project.eventbus.publisher import EventInvalid, publish
+from identity_project.eventbus.publisher import EventInvalid, publish, publish_all
 
 
 class SampleV1(Event, type="tests.sample.changed", aggregate="sample", source="tests"):
@@ -94,6 +94,42 @@ def test_sequences_are_per_aggregate_without_gaps_even_when_a_savepoint_rolls_ba
     rows = OutboxEvent.objects.order_by("id").values_list("aggregate_id", "sequence")
     assert list(rows) == [(str(user_a), 1), (str(user_b), 1), (str(user_a), 2)]
     assert AggregateSequence.objects.get(aggregate_id=str(user_a)).last_sequence == 2
+
+
+@pytest.mark.django_db
+def test_the_events_of_one_change_are_numbered_per_aggregate_in_their_order_rows_and_envelopes_alike():
+    user_a, user_b = uuid.uuid4(), uuid.uuid4()
+    publish(events.UserUpdated(user_id=user_a, changed_fields=["email"]))
+    stranger = events.UserLoginFailed(
+        user_id=None, email_attempted="nobody@example.com", ip_address="192.0.2.1", user_agent="curl",
+        reason="unknown_user", door="api",
+    )  # fmt: skip
+
+    with transaction.atomic():
+        returned = publish_all(
+            [
+                events.UserUpdated(user_id=user_b, changed_fields=["email"]),
+                events.UserUpdated(user_id=user_a, changed_fields=["full_name"]),
+                stranger,
+                events.UserUpdated(user_id=user_a, changed_fields=["is_staff"]),
+                events.UserUpdated(user_id=user_b, changed_fields=["full_name"]),
+            ]
+        )
+
+    rows = OutboxEvent.objects.order_by("id").values_list("event_id", "aggregate_id", "sequence", "envelope")
+    stored = [(str(event_id), aggregate_id, sequence) for event_id, aggregate_id, sequence, _ in rows]
+    assert [aggregate_id for _, aggregate_id, _ in stored][1:] == [
+        str(user_b),
+        str(user_a),
+        returned[2]["event_id"],
+        str(user_a),
+        str(user_b),
+    ]
+    assert [sequence for _, _, sequence in stored] == [1, 1, 2, 1, 3, 2]
+    assert [envelope["sequence"] for *_, envelope in rows] == [sequence for *_, sequence in stored]
+    assert [(e["event_id"], e["aggregate_id"], e["sequence"]) for e in returned] == stored[1:]
+    sequences = dict(AggregateSequence.objects.values_list("aggregate_id", "last_sequence"))
+    assert sequences == {str(user_a): 3, str(user_b): 2}
 
 
 @pytest.mark.django_db
