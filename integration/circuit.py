@@ -13,6 +13,8 @@ import uuid
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 
+from identity_project import cache as counters
+
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 # Keys outlive any cool-down by far, yet an endpoint deleted long ago leaves nothing behind.
 KEY_TTL = 7 * 24 * 3600
@@ -46,8 +48,8 @@ class CircuitBreaker:
         if self.state() == HALF_OPEN:
             self._open()
             return True
-        circuit_cache().add(self._failures, 0, timeout=KEY_TTL)
-        if circuit_cache().incr(self._failures) >= settings.WEBHOOK_CIRCUIT_THRESHOLD:
+        failures = counters.count(circuit_cache(), self._failures, timeout=KEY_TTL)
+        if failures >= settings.WEBHOOK_CIRCUIT_THRESHOLD:
             self._open()
             return True
         return self.state() != CLOSED

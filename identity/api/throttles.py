@@ -6,6 +6,7 @@ import hashlib
 from rest_framework.throttling import SimpleRateThrottle
 
 from identity.network import client_ip
+from identity_project import cache as counters
 
 
 class AddressThrottle(SimpleRateThrottle):
@@ -87,9 +88,8 @@ class RefreshIpThrottle(AddressThrottle):
         window = int(self.now // self.duration)
         self.window_ends = (window + 1) * self.duration
         counter = f"{key}:{window}"
-        # Made by the window's first request, it outlives the window: incr always finds it.
-        self.cache.add(counter, 0, timeout=self.duration)
-        return self.cache.incr(counter) <= self.num_requests
+        # Made by the window's first request to live a window's length: never read after its window.
+        return counters.count(self.cache, counter, timeout=self.duration) <= self.num_requests
 
     def wait(self):
         return self.window_ends - self.now

@@ -27,6 +27,7 @@ from identity.events import UserLocked, UserUnlocked
 from identity.models import LoginAttempt, User
 from identity.services.sessions import sessions_invalidate_for_user
 from identity.services.sweeps import each_due
+from identity_project import cache as counters
 from identity_project.eventbus.publisher import publish
 
 FAILURE_LOCK = "too_many_failures"
@@ -182,10 +183,4 @@ def unknown_email_locked(email: str) -> bool:
 
 
 def after_unknown_email_failure(email: str) -> None:
-    key = _unknown_key(email)
-    if cache.add(key, 1, timeout=_config("LOCKOUT_WINDOW")):
-        return
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=_config("LOCKOUT_WINDOW"))
+    counters.count(cache, _unknown_key(email), timeout=_config("LOCKOUT_WINDOW"))
