@@ -148,7 +148,7 @@ def _write_in_one_statement(envelopes: list[dict[str, Any]], numbered: list[Numb
     bumped = _bump_statement(counts) if counts else "SELECT NULL, NULL, NULL::bigint WHERE false"
     row = "(%s::uuid, %s, %s::smallint, %s, %s, %s, %s::jsonb, %s::int, %s::int)"
     statement = (
-        f"WITH bumped (aggregate_type, aggregate_id, last_sequence) AS ({bumped}), "
+        f"WITH bumped (aggregate_type, aggregate_id, last_sequence) AS ({bumped}), "  # nosec B608
         "events (event_id, type, version, aggregate_type, aggregate_id, correlation_id, envelope, n, of) "
         f"AS (VALUES {', '.join([row] * len(envelopes))}) "
         f"INSERT INTO {outbox} (event_id, type, version, aggregate_type, aggregate_id, sequence, "
@@ -159,7 +159,7 @@ def _write_in_one_statement(envelopes: list[dict[str, Any]], numbered: list[Numb
         "AND (b.aggregate_type, b.aggregate_id) = (e.aggregate_type, e.aggregate_id) "
         "CROSS JOIN LATERAL (SELECT COALESCE(b.last_sequence - e.of + e.n, 1) AS sequence) given "
         "RETURNING event_id, sequence"
-    )  # nosec B608 - the models' own table names; every value is a parameter
+    )  # the models' own table names and placeholders: every value is a parameter
     params: list[Any] = [value for count in counts for value in count]
     for envelope, (_, n, of) in zip(envelopes, numbered, strict=True):
         params += [
@@ -201,12 +201,12 @@ def _bump_statement(counts: list[tuple[str, str, int]]) -> str:
     the new last ones; its parameters are the counts, flattened."""
     table = AggregateSequence._meta.db_table  # the model's own table: nothing from outside is in the SQL
     return (
-        f"INSERT INTO {table} (aggregate_type, aggregate_id, last_sequence) "
+        f"INSERT INTO {table} (aggregate_type, aggregate_id, last_sequence) "  # nosec B608
         f"VALUES {', '.join(['(%s, %s, %s)'] * len(counts))} "
         f"ON CONFLICT (aggregate_type, aggregate_id) "
         f"DO UPDATE SET last_sequence = {table}.last_sequence + excluded.last_sequence "
         f"RETURNING aggregate_type, aggregate_id, last_sequence"
-    )  # nosec B608
+    )
 
 
 def _bump(counts: list[tuple[str, str, int]]) -> dict[tuple[str, str], int]:
