@@ -57,12 +57,12 @@ def publish_all(
 ) -> list[dict[str, Any]]:
     """publish() for the events of one change, in their order, written together: on PostgreSQL
     one statement bumps the sequences of all their aggregates and writes all their rows, the
-    round trip a request pays per change; elsewhere one statement each. Returns the envelopes."""
+    round trip a request pays per change; elsewhere two. Returns the envelopes."""
     checked = [(event, _validated(event), uuid.uuid4()) for event in events]
     actor = actor or current_actor()
     correlation_id, causation_id = current_correlation_id(), causation_id or current_causation_id()
     occurred_at = occurred_at or timezone.now()
-    numbered = _numbered(checked)
+    numbered, counts = _numbered(checked)
     envelopes = [
         build(
             event, data=data, event_id=event_id, aggregate_id=aggregate_id, sequence=0,
@@ -73,7 +73,7 @@ def publish_all(
     ]  # fmt: skip
     with transaction.atomic(savepoint=False):
         write = _write_in_one_statement if connection.vendor == "postgresql" else _write_in_two
-        for envelope, sequence in zip(envelopes, write(envelopes, numbered), strict=True):
+        for envelope, sequence in zip(envelopes, write(envelopes, numbered, counts), strict=True):
             envelope["sequence"] = sequence
         written.send(sender=OutboxEvent, envelopes=envelopes)
         doorbell.ring_after_commit()
@@ -108,7 +108,12 @@ def _validated(event: Event) -> dict[str, Any]:
 Numbered = tuple[str, int, int | None]
 
 
-def _numbered(checked: list[tuple[Event, dict[str, Any], uuid.UUID]]) -> list[Numbered]:
+# (aggregate_type, aggregate_id, events) of each aggregate, in a fixed order: the row locks of the
+# bump then order concurrent writers without a deadlock.
+Counts = list[tuple[str, str, int]]
+
+
+def _numbered(checked: list[tuple[Event, dict[str, Any], uuid.UUID]]) -> tuple[list[Numbered], Counts]:
     keys = [
         None if (aggregate_id := event.aggregate_id()) is None else (event.aggregate_type, aggregate_id)
         for event, _, _ in checked
@@ -122,28 +127,20 @@ def _numbered(checked: list[tuple[Event, dict[str, Any], uuid.UUID]]) -> list[Nu
             continue
         given[key] += 1
         numbered.append((key[1], given[key], wanted[key]))
-    return numbered
+    return numbered, [
+        (aggregate_type, aggregate_id, n) for (aggregate_type, aggregate_id), n in sorted(wanted.items())
+    ]
 
 
-def _counts(envelopes: list[dict[str, Any]], numbered: list[Numbered]) -> list[tuple[str, str, int]]:
-    """(aggregate_type, aggregate_id, events) of each aggregate, in a fixed order: the row locks
-    of the bump then order concurrent writers without a deadlock."""
-    counts = {
-        (envelope["aggregate_type"], aggregate_id): of
-        for envelope, (aggregate_id, _, of) in zip(envelopes, numbered, strict=True)
-        if of is not None
-    }
-    return [(aggregate_type, aggregate_id, n) for (aggregate_type, aggregate_id), n in sorted(counts.items())]
-
-
-def _write_in_one_statement(envelopes: list[dict[str, Any]], numbered: list[Numbered]) -> list[int]:
+def _write_in_one_statement(
+    envelopes: list[dict[str, Any]], numbered: list[Numbered], counts: Counts
+) -> list[int]:
     """Bump the sequences and insert the rows in one statement (a data-modifying CTE), each row's
     sequence and its envelope's `sequence` from the bumped counter; returns the sequences.
 
     An aggregate with n events here gets the n numbers after its last; a rollback gives them
     back, so sequences have no gaps."""
     outbox = OutboxEvent._meta.db_table
-    counts = _counts(envelopes, numbered)
     # No aggregate among the events: an empty `bumped`, which joins nothing.
     bumped = _bump_statement(counts) if counts else "SELECT NULL, NULL, NULL::bigint WHERE false"
     row = "(%s::uuid, %s, %s::smallint, %s, %s, %s, %s::jsonb, %s::int, %s::int)"
@@ -173,10 +170,9 @@ def _write_in_one_statement(envelopes: list[dict[str, Any]], numbered: list[Numb
     return [given[envelope["event_id"]] for envelope in envelopes]
 
 
-def _write_in_two(envelopes: list[dict[str, Any]], numbered: list[Numbered]) -> list[int]:
+def _write_in_two(envelopes: list[dict[str, Any]], numbered: list[Numbered], counts: Counts) -> list[int]:
     """The same in two statements, for SQLite (which has no data-modifying CTE): the bump, then
     the rows; returns the sequences."""
-    counts = _counts(envelopes, numbered)
     last = _bump(counts) if counts else {}
     result = [
         n if of is None else last[(envelope["aggregate_type"], aggregate_id)] - of + n
@@ -196,7 +192,7 @@ def _write_in_two(envelopes: list[dict[str, Any]], numbered: list[Numbered]) -> 
     return result
 
 
-def _bump_statement(counts: list[tuple[str, str, int]]) -> str:
+def _bump_statement(counts: Counts) -> str:
     """The upsert that adds each aggregate's count of events to its last sequence and returns
     the new last ones; its parameters are the counts, flattened."""
     table = AggregateSequence._meta.db_table  # the model's own table: nothing from outside is in the SQL
@@ -209,7 +205,7 @@ def _bump_statement(counts: list[tuple[str, str, int]]) -> str:
     )
 
 
-def _bump(counts: list[tuple[str, str, int]]) -> dict[tuple[str, str], int]:
+def _bump(counts: Counts) -> dict[tuple[str, str], int]:
     with connection.cursor() as cursor:
         cursor.execute(_bump_statement(counts), [value for count in counts for value in count])
         return {
