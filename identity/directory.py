@@ -8,6 +8,7 @@ after the event). This module is the one narrow, read-only door: plain data, no 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from identity.backends import users_holding
@@ -30,6 +31,14 @@ def contact_of(user_id: uuid.UUID | str) -> Contact | None:
     """The person behind `user_id`, or None when the account is gone."""
     user = User.objects.filter(pk=user_id).first()
     return _contact(user) if user else None
+
+
+def contacts_of(user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Contact | None]:
+    """The people behind `user_ids`, in one query: each id maps to its Contact, or to None when
+    the account is gone."""
+    wanted = set(user_ids)
+    found = {user.id: _contact(user) for user in User.objects.filter(pk__in=wanted)}
+    return {user_id: found.get(user_id) for user_id in wanted}
 
 
 def contacts_with_permission(codename: str) -> list[Contact]:

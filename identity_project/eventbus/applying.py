@@ -32,6 +32,8 @@ log = structlog.get_logger(__name__)
 
 # What the handlers of one message's events read once for them all (see once_per_message).
 _message_memo: ContextVar[dict[Hashable, Any] | None] = ContextVar("message_memo", default=None)
+# The events of the message being consumed, for reads that serve them all (see message_events).
+_message_events: ContextVar[Sequence[Delivered]] = ContextVar("message_events", default=())
 
 
 def once_per_message(key: Hashable, compute: Callable[[], Any]) -> Any:
@@ -44,6 +46,12 @@ def once_per_message(key: Hashable, compute: Callable[[], Any]) -> Any:
     if key not in memo:
         memo[key] = compute()
     return memo[key]
+
+
+def message_events() -> Sequence[Delivered]:
+    """The events of the message being consumed (none outside a consumer): a handler that reads
+    one row per event can read the rows of them all in one query, once (with once_per_message)."""
+    return _message_events.get()
 
 
 @dataclass
@@ -76,10 +84,14 @@ def _process(consumer: Consumer, envelopes: Sequence[Any], attempt: int) -> list
                 traceback="",
                 attempts=attempt + 1,
             )
-    if consumer.batch_handler is not None:
-        failures = [] if not decoded else _apply_batch(consumer, decoded)
-    else:
-        failures = _apply_each(consumer, decoded)
+    token = _message_events.set(decoded)
+    try:
+        if consumer.batch_handler is not None:
+            failures = [] if not decoded else _apply_batch(consumer, decoded)
+        else:
+            failures = _apply_each(consumer, decoded)
+    finally:
+        _message_events.reset(token)
 
     to_retry = []
     for failure in failures:

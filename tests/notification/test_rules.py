@@ -284,6 +284,35 @@ def test_a_message_reads_the_rules_of_its_event_type_once_and_applies_them_to_ea
     assert len(rule_reads) == 1
 
 
+def test_a_message_reads_its_events_users_in_one_query_and_mails_each_event_to_its_own_user(
+    django_capture_on_commit_callbacks,
+):
+    # given a message of password changes of three users, one of whose accounts is gone since
+    people = [UserFactory(email=f"{name}@example.com") for name in ("ann", "ben", "cy")]
+    envelopes = [
+        publish(PasswordChanged(user_id=person.pk, method="change", sessions_invalidated=0))
+        for person in [*people, people[0]]
+    ]
+    gone = people.pop()
+    gone.delete()
+    mail.outbox.clear()
+
+    # when the consumer processes it
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        assert notification.process(envelopes, 0) == []
+
+    # then each event's mail went to its own user, none to the account that is gone, and the
+    # users were read once for the whole message
+    assert sorted(address for m in mail.outbox for address in m.to) == [
+        "ann@example.com",
+        "ann@example.com",
+        "ben@example.com",
+    ]
+    assert not Delivery.objects.filter(recipient_id=gone.pk).exists()
+    user_reads = [q for q in queries.captured_queries if 'FROM "identity_user"' in q["sql"]]
+    assert len(user_reads) == 1
+
+
 def test_a_refused_mail_is_failed_dead_lettered_and_sent_again_by_the_replay(
     user, deliver, monkeypatch, django_capture_on_commit_callbacks
 ):
