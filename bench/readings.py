@@ -1,8 +1,9 @@
-"""What a benchmark reads back: queue depths, and the consumers' claims (counts, drain rates,
-throughput over time)."""
+"""What a benchmark reads back: queue depths, and the consumers' records of what they handled
+(eventbus/records.py: their claims, or audit's entries): counts, drain rates, throughput over time."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 
@@ -14,48 +15,39 @@ def queue_depth(queue: str) -> int:
         return ready
 
 
-def processed(consumer: str) -> int:
-    from identity_project.eventbus.models import ProcessedEvent
+def _handled(consumer: str):
+    from identity_project.eventbus.consumer_registry import get_consumer
 
-    return ProcessedEvent.objects.filter(consumer=consumer).count()
+    return get_consumer(consumer).record.handled(consumer)
+
+
+def processed(consumer: str) -> int:
+    return _handled(consumer).count()
 
 
 def drain_rate(consumer: str) -> dict:
-    """Events per second a consumer handled, from its claims' timestamps, so that process start-up
-    never counts. A claim is taken as a transaction starts: between the first claim and the last,
-    every transaction but the last one ran."""
-    from django.db import connection
+    """Events per second a consumer handled, from the times its record gives them, so that process
+    start-up never counts. That time is taken as a transaction starts (a claim, or audit's
+    received_at under its chain lock): between the first and the last, every transaction but the
+    last one ran."""
+    from django.db.models import Count, Max, Min
 
-    from identity_project.eventbus.models import ProcessedEvent
-
-    table = ProcessedEvent._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT count(*), min(processed_at), max(processed_at), count(*) FILTER (WHERE processed_at = "
-            f"(SELECT max(processed_at) FROM {table} WHERE consumer = %s)) FROM {table} WHERE consumer = %s",
-            [consumer, consumer],
-        )
-        count, first, last, in_last = cursor.fetchone()
-    seconds = (last - first).total_seconds() if count else 0.0
+    rows = _handled(consumer)
+    summary = rows.aggregate(count=Count("pk"), first=Min("handled_at"), last=Max("handled_at"))
+    count = summary["count"]
+    if not count:
+        return {"events": 0, "seconds": 0.0, "rate": 0.0}
+    in_last = rows.filter(handled_at=summary["last"]).count()
+    seconds = (summary["last"] - summary["first"]).total_seconds()
     rate = (count - in_last) / seconds if seconds > 0 else 0.0
     return {"events": count, "seconds": round(seconds, 3), "rate": round(rate, 1)}
 
 
 def timeline(consumer: str, since: datetime) -> list[int]:
     """Events a consumer handled in each second from `since` on (throughput over time)."""
-    from django.db import connection
-
-    from identity_project.eventbus.models import ProcessedEvent
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT floor(extract(epoch FROM processed_at - %s))::int AS s, count(*) "
-            f"FROM {ProcessedEvent._meta.db_table} WHERE consumer = %s AND processed_at >= %s "
-            f"GROUP BY s ORDER BY s",
-            [since, consumer, since],
-        )
-        rows = cursor.fetchall()
-    per_second = [0] * ((rows[-1][0] + 1) if rows else 0)
-    for second, count in rows:
+    times = _handled(consumer).filter(handled_at__gte=since).values_list("handled_at", flat=True)
+    seconds = Counter(int((when - since).total_seconds()) for when in times.iterator())
+    per_second = [0] * (max(seconds) + 1 if seconds else 0)
+    for second, count in seconds.items():
         per_second[second] = count
     return per_second

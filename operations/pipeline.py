@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Count, Min
@@ -19,7 +19,10 @@ from django.utils import timezone
 
 from identity_project.celery import app
 from identity_project.eventbus import consumer_registry, routing
-from identity_project.eventbus.models import DeadLetter, DeliveryFailure, OutboxEvent, ProcessedEvent
+from identity_project.eventbus.models import DeadLetter, DeliveryFailure, OutboxEvent
+
+if TYPE_CHECKING:
+    from identity_project.eventbus.consumers import Consumer
 
 LATENCY_SAMPLE = 1000
 
@@ -61,13 +64,19 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
     return {"p50": at(0.5), "p95": at(0.95), "p99": at(0.99)}
 
 
-def _latencies_ms(consumer: str) -> list[float]:
+def _handled(consumer: Consumer):
+    """The consumer's record of what it handled (eventbus/records.py): its claims, or its own rows."""
+    return consumer.record.handled(consumer.name)
+
+
+def _latencies_ms(consumer: Consumer) -> list[float]:
     """The event's time (set in its committing transaction) to handled, for the consumer's latest
     events."""
     recent = (
-        ProcessedEvent.objects.filter(consumer=consumer, occurred_at__isnull=False)
-        .order_by("-id")
-        .values_list("occurred_at", "processed_at")[:LATENCY_SAMPLE]
+        _handled(consumer)
+        .filter(occurred_at__isnull=False)
+        .order_by("-pk")
+        .values_list("occurred_at", "handled_at")[:LATENCY_SAMPLE]
     )
     return [(handled - occurred).total_seconds() * 1000 for occurred, handled in recent]
 
@@ -112,13 +121,11 @@ def snapshot() -> dict[str, Any]:
     for consumer in consumer_registry.all_consumers():
         name = consumer.name
         per_consumer[name] = {
-            "processed_last_hour": ProcessedEvent.objects.filter(
-                consumer=name, processed_at__gte=hour_ago
-            ).count(),
+            "processed_last_hour": _handled(consumer).filter(handled_at__gte=hour_ago).count(),
             "retried_last_hour": failures.get((name, True), 0),
             "failed_last_hour": failures.get((name, False), 0),
             "dead_letters": dead.get(name, 0),
-            "latency_ms": _percentiles(_latencies_ms(name)),
+            "latency_ms": _percentiles(_latencies_ms(consumer)),
         }
     return {
         "outbox": {
@@ -145,9 +152,11 @@ def story(correlation_id: str) -> list[dict[str, Any]]:
         )  # fmt: skip
     events = sorted(events.values(), key=lambda event: event.occurred_at)
     ids = [e.event_id for e in events]
-    handled = {
-        (p.event_id, p.consumer): p.processed_at for p in ProcessedEvent.objects.filter(event_id__in=ids)
-    }
+    handled = {}
+    for consumer in consumer_registry.all_consumers():
+        story_rows = _handled(consumer).filter(event_id__in=ids)
+        for event_id, when in story_rows.values_list("event_id", "handled_at"):
+            handled[(event_id, consumer.name)] = when
     failed: dict[Any, list] = {}
     for failure in DeliveryFailure.objects.filter(event_id__in=ids).order_by("id"):
         failed.setdefault(failure.event_id, []).append(failure)

@@ -151,8 +151,9 @@ def _sign_heads(heads: dict[str, AuditChainHead], categories: set[str], now: dt.
         cursor.execute(statement, params)
 
 
-def entries_append(*, envelopes: Sequence[dict[str, Any]]) -> int:
-    """Store one entry per event not stored yet, linked into its category's chain; returns how many.
+def entries_append(*, envelopes: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    """Store one entry per event not stored yet, linked into its category's chain; returns the ids
+    of the events stored.
 
     Events already stored are skipped before hashing (a skipped row would break the chain), so a
     replay, even after the idempotency keys were purged, changes nothing."""
@@ -163,14 +164,14 @@ def entries_append(*, envelopes: Sequence[dict[str, Any]]) -> int:
         if key not in rows:
             rows[key] = entry_row(envelope)
     if not rows:
-        return 0
+        return set()
     # No savepoint of its own: inside the consumer's transaction a failure rolls the batch back whole.
     with transaction.atomic(savepoint=False):
         chain.lock_chain()
         for key in _already_stored([row["event_id"] for row in rows.values()]):
             del rows[key]
         if not rows:
-            return 0
+            return set()
         # Taken under the lock, so that received_at never goes backwards along a chain.
         now = timezone.now()
         categories = {row["category"] for row in rows.values()}
@@ -186,4 +187,4 @@ def entries_append(*, envelopes: Sequence[dict[str, Any]]) -> int:
         for row in rows.values():
             heads[row["category"]].last_id = row["id"]
         _sign_heads(heads, categories, now)
-    return len(rows)
+    return {row["event_id"] for row in rows.values()}

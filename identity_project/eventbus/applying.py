@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Hashable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -113,7 +114,7 @@ def _apply_each(consumer: Consumer, batch: list[Delivered]) -> list[Failure]:
         started = time.monotonic()
         try:
             with transaction.atomic():
-                fresh = claim(consumer.name, [(d.event_id, d.occurred_at) for d in batch])
+                fresh = _claim(consumer, batch)
                 applied = []
                 for delivered in batch:
                     if delivered.event_id in fresh:
@@ -145,10 +146,19 @@ def _apply_one(consumer: Consumer, delivered: Delivered) -> Failure | None:
 
 def _handle(consumer: Consumer, delivered: Delivered) -> bool:
     """Claim the event and run its handler, in the caller's transaction; False if it was seen before."""
-    if not claim(consumer.name, [(delivered.event_id, delivered.occurred_at)]):
+    if not _claim(consumer, [delivered]):
         return False
     _run_handler(consumer, delivered)
     return True
+
+
+def _claim(consumer: Consumer, batch: Sequence[Delivered]) -> set[uuid.UUID]:
+    """The events of `batch` the consumer has not handled before, claimed in the current
+    transaction; all of them for a consumer whose own rows are its record (records.py), whose
+    handler skips what it stored."""
+    if not consumer.record.claims:
+        return {d.event_id for d in batch}
+    return claim(consumer.name, [(d.event_id, d.occurred_at) for d in batch])
 
 
 def _run_handler(consumer: Consumer, delivered: Delivered) -> None:
@@ -160,9 +170,11 @@ def _apply_batch(consumer: Consumer, batch: list[Delivered]) -> list[Failure]:
     started = time.monotonic()
     try:
         with transaction.atomic(), _handling_batch(consumer, batch):
-            fresh = claim(consumer.name, [(d.event_id, d.occurred_at) for d in batch])
+            fresh = _claim(consumer, batch)
             if applied := [d for d in batch if d.event_id in fresh]:
-                consumer.batch_handler(applied)
+                stored = consumer.batch_handler(applied)
+                if not consumer.record.claims:  # the handler skipped what it had stored before
+                    applied = [d for d in applied if d.event_id in stored]
     except Exception as exc:  # noqa: BLE001 - every handler failure is retried or dead-lettered
         trace = traceback.format_exc()
         if len(batch) == 1:

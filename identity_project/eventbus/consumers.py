@@ -19,8 +19,9 @@ still applies, retries and dead-letters each event on its own; batching only sav
 (each publish waits for the broker's confirm).
 
 Each handler runs in one transaction together with the (consumer, event_id) claim, so a
-redelivered event changes nothing; the events of one message share that transaction (one commit
-per message) unless one of them fails, when each is applied again in its own. Failures: a
+redelivered event changes nothing (a batch consumer whose own rows are unique by event_id keeps
+them as its record instead, records.py); the events of one message share that transaction (one
+commit per message) unless one of them fails, when each is applied again in its own. Failures: a
 PermanentError or an invalid envelope is dead-lettered at once; anything else is retried with
 exponential backoff and jitter, up to the consumer's max_retries, then dead-lettered. A batch that
 fails for a reason other than the infrastructure is split in halves until the bad event is isolated.
@@ -56,6 +57,7 @@ from identity_project.eventbus.catalog import Event, registry
 from identity_project.eventbus.envelope import Delivered
 from identity_project.eventbus.errors import is_infrastructure_failure
 from identity_project.eventbus.models import DeadLetter
+from identity_project.eventbus.records import Claims, Record
 from identity_project.eventbus.retries import Attempt
 from identity_project.metrics import ConsumerMetrics
 
@@ -67,12 +69,12 @@ LOG_KEYS = ("correlation_id", "event_id", "event_type", "consumer", "attempt")
 class Handler:
     """A consumer's function for some event types, with an optional compensation."""
 
-    def __init__(self, fn: Callable[[Any], None]) -> None:
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
         self.fn = fn
         self.compensation: Callable[[Delivered, BaseException], None] | None = None
 
-    def __call__(self, arg: Any) -> None:
-        self.fn(arg)
+    def __call__(self, arg: Any) -> Any:
+        return self.fn(arg)
 
     def compensate(self, fn: Callable[[Delivered, BaseException], None]):
         """Register what to undo when an event of this handler is dead-lettered."""
@@ -89,8 +91,10 @@ class Consumer:
         urgent_queue: str | None = None,
         batch_size: int = 1,
         max_retries: int | None = None,
+        record: Record | None = None,
     ) -> None:
         self.name = name
+        self.record = Claims() if record is None else record
         self.queue = queue
         self.urgent_queue = urgent_queue
         self.batch_size = batch_size
@@ -107,6 +111,11 @@ class Consumer:
     # --- declaring what it handles -----------------------------------------------------------
 
     def handles(self, *events: type[Event], urgent: bool = False) -> Callable[[Callable], Handler]:
+        if not self.record.claims:
+            raise ValueError(
+                f"{self.name} keeps its own rows as its record: it takes a batch handler (handles_all)"
+            )
+
         def register(fn: Callable[[Delivered], None]) -> Handler:
             handler = fn if isinstance(fn, Handler) else Handler(fn)
             for event in events:

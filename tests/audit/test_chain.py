@@ -127,7 +127,7 @@ def test_replaying_a_batch_leaves_one_entry_per_event():
     first = entries_append(envelopes=batch)
     again = entries_append(envelopes=[*batch[5:], *batch[:5], batch[0]])
 
-    assert (first, again) == (12, 0)
+    assert (len(first), len(again)) == (12, 0)
     assert AuditEntry.objects.count() == 12
     assert chain_verify().ok
 

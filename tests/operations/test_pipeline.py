@@ -65,7 +65,7 @@ def test_the_pipeline_tells_each_consumers_latency_once_the_relay_deleted_what_i
     envelope = publish_probe(probe_id)
     wait_for(lambda: ProbeEffect.objects.filter(probe_id=probe_id).exists(), what="the probe's effect")
     wait_for(lambda: not OutboxEvent.objects.exists(), what="the relay to delete the row it sent")
-    wait_for(lambda: ProcessedEvent.objects.filter(consumer="audit").exists(), what="audit's claim")
+    wait_for(lambda: AuditEntry.objects.exists(), what="audit's entry, its record of the event")
 
     # when the pipeline is looked at
     view = pipeline.snapshot()

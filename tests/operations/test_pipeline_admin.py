@@ -33,7 +33,7 @@ def staff(email: str, *codenames: str) -> Client:
     return admin_sign_in(Client(), user, "a-staff-password")
 
 
-def committed_event(*, handled_after_ms: float, consumer: str = "audit") -> dict:
+def committed_event(*, handled_after_ms: float, consumer: str = "integration") -> dict:
     """An event in the outbox, handled by `consumer` the given time after its commit."""
     with transaction.atomic():
         envelope = publish(events.UserUpdated(user_id=uuid.uuid4(), changed_fields=["full_name"]))
@@ -55,7 +55,7 @@ def dead_letter(consumer: str = "audit") -> DeadLetter:
 
 
 def test_the_last_hour_counts_each_minute_per_consumer_and_its_latency_percentiles():
-    # given three events handled this minute: two by audit (100 and 300 ms), one by notification
+    # given three events handled this minute: two by integration (100 and 300 ms), one by notification
     committed_event(handled_after_ms=100)
     committed_event(handled_after_ms=300)
     committed_event(handled_after_ms=700, consumer="notification")
@@ -64,8 +64,8 @@ def test_the_last_hour_counts_each_minute_per_consumer_and_its_latency_percentil
 
     assert len(hour.minutes) == 60
     assert hour.minutes[-1] == timezone.now().replace(second=0, microsecond=0)
-    assert (hour.throughput["audit"][-1], hour.throughput["notification"][-1]) == (2, 1)
-    assert sum(hour.throughput["integration"]) == 0
+    assert (hour.throughput["integration"][-1], hour.throughput["notification"][-1]) == (2, 1)
+    assert sum(hour.throughput["audit"]) == 0
     # percentile_cont over 100, 300, 700: the median and the interpolated 95th
     assert hour.latency_ms["p50"][-1] == pytest.approx(300)
     assert hour.latency_ms["p95"][-1] == pytest.approx(660)
@@ -78,9 +78,9 @@ def test_events_older_than_the_hour_are_left_out():
         processed_at=timezone.now() - timedelta(minutes=61)
     )
 
-    hour = timeline.last_hour(["audit"])
+    hour = timeline.last_hour(["integration"])
 
-    assert sum(hour.throughput["audit"]) == 0
+    assert sum(hour.throughput["integration"]) == 0
     assert hour.latency_ms["p95"] == [None] * 60
 
 
@@ -95,7 +95,7 @@ def test_the_page_draws_both_charts_and_lists_consumers_queues_and_dead_letters(
     html = page.content.decode()
     assert html.count('class="pipeline-chart"') == 2
     assert 'aria-label="Events handled per minute and consumer, last hour"' in html
-    assert ">audit (1)</text>" in html
+    assert ">integration (1)</text>" in html
     assert ">p50</text>" in html
     assert ">p95</text>" in html
     assert "events handled per minute" in html

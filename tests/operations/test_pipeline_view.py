@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from audit.services.ingestion import entries_append
 from identity import events
 from identity.models import User
 from identity_project.eventbus import deadletters
@@ -40,7 +41,7 @@ def test_the_pipeline_view_shows_backlog_failures_dead_letters_and_latency():
     OutboxEvent.objects.filter(event_id=updated["event_id"]).update(
         created_at=timezone.now() - timedelta(seconds=30)
     )
-    claim("audit", [(uuid.UUID(registered["event_id"]), timezone.now() - timedelta(milliseconds=40))])
+    entries_append(envelopes=[registered])  # audit handled it: its entry is its record
     DeliveryFailure.objects.create(
         consumer="audit",
         event_id=updated["event_id"],
@@ -74,7 +75,8 @@ def test_the_pipeline_view_needs_its_permission():
 
 def test_trace_tells_each_event_and_what_each_consumer_did():
     registered, updated = one_request("request-two-5678")
-    claim("audit", [(uuid.UUID(registered["event_id"]), timezone.now() - timedelta(milliseconds=40))])
+    entries_append(envelopes=[registered])
+    claim("integration", [(uuid.UUID(registered["event_id"]), timezone.now() - timedelta(milliseconds=40))])
     deadletters.store(
         consumer="audit", envelope=updated, reason="permanent", error="boom", traceback="", attempts=1
     )
@@ -86,4 +88,5 @@ def test_trace_tells_each_event_and_what_each_consumer_did():
     assert "identity.user.registered #1" in lines[0]
     assert lines[1].split()[:2] == ["audit", "handled"]
     assert any(line.strip().startswith("audit") and "dead-lettered (permanent)" in line for line in lines)
-    assert ProcessedEvent.objects.count() == 1
+    assert any(line.strip().startswith("integration") and "handled" in line for line in lines[:4])
+    assert ProcessedEvent.objects.count() == 1  # trace only reads
