@@ -114,7 +114,7 @@ def _apply_each(consumer: Consumer, batch: list[Delivered]) -> list[Failure]:
         started = time.monotonic()
         try:
             with transaction.atomic():
-                fresh = _claim(consumer, batch)
+                fresh = claim(consumer.name, [(d.event_id, d.occurred_at) for d in batch])
                 applied = []
                 for delivered in batch:
                     if delivered.event_id in fresh:
@@ -146,16 +146,16 @@ def _apply_one(consumer: Consumer, delivered: Delivered) -> Failure | None:
 
 def _handle(consumer: Consumer, delivered: Delivered) -> bool:
     """Claim the event and run its handler, in the caller's transaction; False if it was seen before."""
-    if not _claim(consumer, [delivered]):
+    if not claim(consumer.name, [(delivered.event_id, delivered.occurred_at)]):
         return False
     _run_handler(consumer, delivered)
     return True
 
 
 def _claim(consumer: Consumer, batch: Sequence[Delivered]) -> set[uuid.UUID]:
-    """The events of `batch` the consumer has not handled before, claimed in the current
-    transaction; all of them for a consumer whose own rows are its record (records.py), whose
-    handler skips what it stored."""
+    """The events of a batch consumer's `batch` it has not handled before, claimed in the current
+    transaction; all of them for one whose own rows are its record (records.py: only a batch
+    consumer may), whose handler skips what it stored."""
     if not consumer.record.claims:
         return {d.event_id for d in batch}
     return claim(consumer.name, [(d.event_id, d.occurred_at) for d in batch])
