@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 
 def sample_event():
-    """A sign-in of an unknown user: every consumer takes it, none sends a mail or a webhook."""
+    """A sign-in of an unknown user: every consumer takes it, none sends a mail, and a webhook only
+    where a subscription selects it (the integration drain has one)."""
     from identity.events import UserLoggedIn
 
     return UserLoggedIn(

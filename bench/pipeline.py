@@ -10,7 +10,7 @@ Measured in one run, so that ratios hold on a shared machine whose absolute spee
                    with a primary key only;
   <consumer>_drain events per second from a committed backlog in the outbox to the consumer's
                    handled events (relay + that consumer's worker alone), for audit, notification
-                   and integration;
+                   and integration (with a subscription that selects them);
   audit_live       events per second from commit to audit row while one producer commits one event
                    per transaction through publish() (the relay woken by its doorbell);
   scale            the drain rate of audit and notification (and the no-op rate) with 1, 2 and 4
@@ -22,12 +22,14 @@ Measured in one run, so that ratios hold on a shared machine whose absolute spee
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
 from bench import cleanup, cpu, outbox, readings, standalone, stats
 from bench.harness import CONCURRENCY
 from bench.launch import start_relay, start_worker, wait_until
+from bench.receivers import WebhookReceiver
 
 CONSUMERS = ("audit", "notification", "integration")
 # A drain's rate comes from its claims' timestamps and leaves out the last transaction, so a drain
@@ -187,10 +189,31 @@ def measure_drain(consumer: str, count: int, log_dir: Path, *, concurrency: int 
     """Commit `count` events to the outbox, then let the relay and this consumer's worker (alone)
     take them; the rate comes from the consumer's claim timestamps. The CPU each process spent
     per event is read from the filling of the outbox (its COPY is in PostgreSQL's share) to the
-    last event handled; the relay starts first, so that its start-up is over by then."""
+    last event handled; the relay starts first, so that its start-up is over by then.
+
+    Integration is sent only what a webhook subscription selects: its drain has one that selects
+    every sampled event, posted to a receiver on loopback by the same worker."""
     cleanup.reset()
+    if consumer != "integration":
+        return _drain(consumer, count, log_dir, concurrency=concurrency)
+    with _subscribed() as env:
+        return _drain(consumer, count, log_dir, concurrency=concurrency, env=env)
+
+
+@contextmanager
+def _subscribed():
+    from integration.services import subscription_create
+
+    with WebhookReceiver() as hooks:
+        subscription_create(url=hooks.url, event_types=[outbox.sample_event().type])
+        yield {"WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}
+
+
+def _drain(
+    consumer: str, count: int, log_dir: Path, *, concurrency: int, env: dict[str, str] | None = None
+) -> dict:
     relay = start_relay(log_dir)
-    worker = start_worker(consumer, log_dir, concurrency=concurrency)
+    worker = start_worker(consumer, log_dir, concurrency=concurrency, env=env)
     try:
         envelopes = outbox.sample_envelopes(count)
         processes = {"relay": [relay.pid], "worker": [worker.pid], **cpu.services()}

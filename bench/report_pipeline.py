@@ -138,6 +138,9 @@ def sustained(r: dict) -> list[str]:
             )
             + ".",
         ]
+        idle = [c for c, n in routed.items() if not n]
+        if idle:
+            lines += ["", f"Sent none of the mix: {', '.join(idle)} (no webhook subscription in the run)."]
     return lines
 
 

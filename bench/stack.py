@@ -62,8 +62,8 @@ def backlog() -> int:
     committed = dict(OutboxEvent.objects.order_by().values_list("type").annotate(n=Count("id")))
     left = 0
     for name in CONSUMERS:
-        consumer = consumer_registry.get_consumer(name)
-        expected = sum(n for event_type, n in committed.items() if consumer.subscribes(event_type))
+        wants = consumer_registry.get_consumer(name).wants_now()
+        expected = sum(n for event_type, n in committed.items() if wants(event_type))
         left += max(0, expected - readings.processed(name))
     return left
 

@@ -159,10 +159,12 @@ def measure_source(source: str, sizes: dict, log_dir: Path) -> dict:
 
 
 def routed_per_flow(consumer: str, flows: list[list[dict]]) -> float:
-    """How many events of a recorded flow the relay sends the consumer, on average."""
+    """How many events of a recorded flow the relay sends the consumer, on average (none to
+    integration: the run has no webhook subscription)."""
     from identity_project.eventbus.consumer_registry import get_consumer
 
-    routed = sum(len(envelopes) for flow in flows for _, envelopes in get_consumer(consumer).route(flow))
+    routing = get_consumer(consumer).route_committed
+    routed = sum(len(envelopes) for flow in flows for _, envelopes in routing(flow))
     return round(routed / len(flows), 2)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import uuid
+from collections.abc import Callable
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -40,6 +41,13 @@ def subscription_wants(subscription: WebhookSubscription, event_type: str) -> bo
 
 def active_subscriptions() -> list[WebhookSubscription]:
     return list(WebhookSubscription.objects.filter(is_active=True))
+
+
+def types_wanted() -> Callable[[str], bool]:
+    """Whether an active subscription wants an event type, as of now (one query): what the relay
+    sends the integration consumer."""
+    active = list(WebhookSubscription.objects.filter(is_active=True).only("event_types", "is_siem"))
+    return lambda event_type: any(subscription_wants(s, event_type) for s in active)
 
 
 def subscriptions_for(

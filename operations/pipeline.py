@@ -161,6 +161,9 @@ def story(correlation_id: str) -> list[dict[str, Any]]:
     for failure in DeliveryFailure.objects.filter(event_id__in=ids).order_by("id"):
         failed.setdefault(failure.event_id, []).append(failure)
     dead = {(d.event_id, d.consumer): d for d in DeadLetter.objects.filter(event_id__in=ids)}
+    # A consumer the relay sends only what it wants at the time (integration) is told of an event
+    # it left no trace of only while it would still be sent one of that type.
+    wanted = {consumer.name: consumer.wants_now() for consumer in consumer_registry.all_consumers()}
     told = []
     for event in events:
         outcomes = []
@@ -170,6 +173,8 @@ def story(correlation_id: str) -> list[dict[str, Any]]:
             attempts = [f for f in failed.get(event.event_id, []) if f.consumer == consumer.name]
             letter = dead.get((event.event_id, consumer.name))
             when = handled.get((event.event_id, consumer.name))
+            if not (when or letter or attempts or wanted[consumer.name](event.type)):
+                continue
             outcome = "handled" if when else f"dead-lettered ({letter.reason})" if letter else "waiting"
             outcomes.append(
                 {

@@ -14,6 +14,11 @@ A consumer module declares what it handles in one visible place:
 
 or, for a batch consumer (audit), `@audit.handles_all` with a function taking a list.
 
+A consumer whose wants change at run time (integration: the types its active webhook
+subscriptions select) passes `wanted`, a function read once per relay round that returns which
+event types it wants at that moment: the relay sends it only those (route_committed). What it
+subscribes to stays the catalog it can take, for retries, replays and dead letters.
+
 `batch_size` is how many events one message carries. A per-event consumer with batch_size > 1
 still applies, retries and dead-letters each event on its own; batching only saves messages
 (each publish waits for the broker's confirm).
@@ -92,8 +97,10 @@ class Consumer:
         batch_size: int = 1,
         max_retries: int | None = None,
         record: Record | None = None,
+        wanted: Callable[[], Callable[[str], bool]] | None = None,
     ) -> None:
         self.name = name
+        self.wanted = wanted
         self.record = Claims() if record is None else record
         self.queue = queue
         self.urgent_queue = urgent_queue
@@ -144,6 +151,23 @@ class Consumer:
         if self._all_types[0] != len(registry):
             self._all_types = (len(registry), frozenset(cls.type for cls in registry.events()))
         return self._all_types[1]
+
+    def wants_now(self) -> Callable[[str], bool]:
+        """Whether it would be sent an event of a type committed now: subscribed to, and wanted at
+        this moment when it says what it wants (`wanted`, read once here)."""
+        if self.wanted is None:
+            return self.subscribes
+        wanted = self.wanted()
+        return lambda event_type: self.subscribes(event_type) and wanted(event_type)
+
+    def route_committed(self, envelopes: Sequence[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+        """route() of committed events, as the relay sends them: of those it wants now. The relay
+        reads rows before it asks, so an event committed after the change that made it wanted (a
+        subscription's creation) is always sent."""
+        if self.wanted is None or not envelopes:
+            return self.route(envelopes)
+        wants = self.wants_now()
+        return self.route([envelope for envelope in envelopes if wants(envelope["type"])])
 
     def route(self, envelopes: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
         """The envelopes this consumer wants, grouped by the queue they go to."""

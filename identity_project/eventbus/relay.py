@@ -48,15 +48,15 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[list[Any]]:
 
 
 def dispatch(envelopes: Sequence[dict[str, Any]], producer=None) -> None:
-    """Send each envelope to every consumer subscribed to its type: one message per batch_size
-    events of a consumer, on `producer` (or one of the app's pool). Raises when the broker refuses,
-    cannot be reached or misses the deadline."""
+    """Send each envelope to every consumer that wants its type now (Consumer.route_committed):
+    one message per batch_size events of a consumer, on `producer` (or one of the app's pool).
+    Raises when the broker refuses, cannot be reached or misses the deadline."""
     if producer is None:
         with app.producer_or_acquire() as acquired:
             return dispatch(envelopes, acquired)
     timeout = settings.EVENTBUS["BROKER_TIMEOUT"]
     for consumer in consumer_registry.all_consumers():
-        for queue, group in consumer.route(envelopes):
+        for queue, group in consumer.route_committed(envelopes):
             for chunk in _chunks(group, consumer.batch_size):
                 consumer.send(chunk, queue=queue, producer=producer, timeout=timeout)
 

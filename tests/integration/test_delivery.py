@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from identity.events import RoleCreated, UserRegistered
-from identity_project.eventbus.models import DeadLetter, ProcessedEvent
+from identity_project.eventbus.models import DeadLetter, OutboxEvent, ProcessedEvent
 from identity_project.eventbus.outbound import resend
 from identity_project.eventbus.publisher import publish
 from integration import selectors, services
@@ -168,8 +168,11 @@ def test_a_receiver_answering_410_disables_its_subscription(integration_worker, 
     assert "410" in subscription.disabled_reason
     assert len(receiver.received()) == 1
 
-    # and a later event is not recorded for it
+    # and a later event is not recorded for it: the relay does not send it, and neither does the
+    # consumer record it when it gets it all the same
     [later] = publish_events(user_registered())
+    wait_for(sent_by_the_relay, what="the relay to send the later event")
+    integration.send([later])
     wait_for(lambda: integration_processed(later["event_id"]), what="the later event to be consumed")
     assert not WebhookDelivery.objects.filter(event_id=later["event_id"]).exists()
     assert len(receiver.received()) == 1
@@ -190,6 +193,30 @@ def test_a_receiver_answering_410_disables_its_subscription(integration_worker, 
 
 def integration_processed(event_id: str) -> bool:
     return ProcessedEvent.objects.filter(consumer="integration", event_id=event_id).exists()
+
+
+def sent_by_the_relay() -> bool:
+    return not OutboxEvent.objects.exists()
+
+
+def test_the_relay_sends_integration_only_the_events_an_active_subscription_selects(
+    integration_worker, receiver
+):
+    # given a subscription to user events only, and one to role events that is switched off
+    subscribe(receiver)
+    roles, _ = subscribe(receiver, "/roles", ("identity.role.*",))
+    services.subscription_update(subscription=roles, is_active=False)
+
+    # when a role event and a user event commit together
+    role_created = RoleCreated(role_id=uuid.uuid4(), name="auditors", parent_id=None)
+    role, user = publish_events(role_created, user_registered())
+
+    # then the user event is delivered, and the role event never reached the integration consumer
+    wait_for(lambda: receiver.received(), what="the user event's webhook")
+    assert integration_processed(user["event_id"])
+    assert sent_by_the_relay()
+    assert not integration_processed(role["event_id"])
+    assert receiver.received("/roles") == []
 
 
 def test_a_redirect_is_not_followed(integration_worker, receiver):
@@ -238,7 +265,7 @@ def test_replay_resends_in_order_from_a_point_in_time_for_one_subscription_only(
 def test_the_sweep_sends_a_delivery_whose_message_was_lost(integration_worker, receiver):
     # given a delivery recorded long ago whose task message never reached the broker
     [envelope] = publish_events(user_registered())
-    wait_for(lambda: integration_processed(envelope["event_id"]), what="the event to be consumed")
+    wait_for(sent_by_the_relay, what="the relay to send the event")
     subscription, secret = subscribe(receiver)
     WebhookDelivery.objects.create(
         subscription=subscription,
