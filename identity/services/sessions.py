@@ -90,14 +90,16 @@ def session_refresh(*, raw_refresh: str) -> IssuedTokens:
     and the session invalidated (committed), then the caller gets TokenReused."""
     token = refresh_token_decode(raw_refresh)
     with transaction.atomic():
-        record = (
-            RefreshToken.objects.select_for_update()
-            .select_related("session__user")
-            .filter(jti=token["jti"], family_id=token[FAMILY_CLAIM])
-            .first()
-        )
-        if record is None:
-            raise TokenInvalid()
+        # The token and its session locked, not the user: a lock writes the row it takes, and a
+        # deactivation or lock of the user ends the session, whose row this waits for.
+        try:
+            record = (
+                RefreshToken.objects.select_for_update(of=("self", "session"))
+                .select_related("session__user")
+                .get(jti=token["jti"], family_id=token[FAMILY_CLAIM])
+            )
+        except RefreshToken.DoesNotExist as exc:
+            raise TokenInvalid() from exc
         session = record.session
         if session.status == AuthSession.Status.ENDED or not session_is_usable(session):
             raise TokenInvalid("The session has ended.", code="session_ended")
@@ -105,11 +107,11 @@ def session_refresh(*, raw_refresh: str) -> IssuedTokens:
         if reused:
             session_end(session=session, reason="token_reuse")
         else:
+            # Plain UPDATEs of the locked rows: nothing listens to these models' saves.
             now = timezone.now()
-            record.used_at = now
-            record.save(update_fields=["used_at"])
+            RefreshToken.objects.filter(pk=record.pk).update(used_at=now)
+            AuthSession.objects.filter(pk=session.pk).update(last_seen_at=now)
             session.last_seen_at = now
-            session.save(update_fields=["last_seen_at"])
             issued, token_events = tokens_mint(session=session, parent_jti=record.jti)
             publish_all(
                 [
