@@ -60,6 +60,21 @@ def test_a_rolled_back_transaction_publishes_nothing_and_a_committed_one_one_aud
     wait_for(lambda: not OutboxEvent.objects.exists(), what="the relay to delete the row it sent")
 
 
+def test_a_publish_outside_any_transaction_is_one_of_its_own_numbered_and_audited(worker, probe_id):
+    # given no transaction open
+    # when two events of one aggregate are published on their own
+    first = publish(ProbeRequested(probe_id=probe_id, action="ok"))
+    second = publish(ProbeRequested(probe_id=probe_id, action="ok"))
+
+    # then each was committed by itself, numbered after the last, and reaches audit
+    wait_for(lambda: AuditEntry.objects.count() == 2, what="two audit rows")
+    assert (first["sequence"], second["sequence"]) == (1, 2)
+    assert list(AuditEntry.objects.order_by("sequence").values_list("event_id", "sequence")) == [
+        (uuid.UUID(first["event_id"]), 1),
+        (uuid.UUID(second["event_id"]), 2),
+    ]
+
+
 def test_the_pipeline_tells_each_consumers_latency_once_the_relay_deleted_what_it_sent(worker, probe_id):
     # given an event handled by audit and the probe, its outbox row deleted by the relay
     envelope = publish_probe(probe_id)
