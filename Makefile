@@ -11,8 +11,13 @@ export VAR_DIR ?= $(CURDIR)/var
 # requirements.txt; tests, checks and benchmarks the development lock, requirements-dev.txt, which
 # holds the runtime lock's packages at the same versions and the tools on top. Each is installed
 # with --require-hashes and stamped, so a changed lock reinstalls.
+# pip itself comes first, at the development lock's version: the pip a fresh venv brings (23.2 on
+# Python 3.11) takes an extra's requirement (pip-audit's CacheControl[filecache]>=0.13.0) for an
+# unpinned one under --require-hashes as soon as a release newer than the lock's exists.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+	awk '/^pip==/ {p = 1} p {print} p && !/\\$$/ {exit}' requirements-dev.txt > $(VENV)/pip-lock.txt
+	$(BIN)/pip install --quiet --require-hashes -r $(VENV)/pip-lock.txt
 
 $(BIN)/.installed-runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
