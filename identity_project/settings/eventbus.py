@@ -14,6 +14,9 @@ EVENTBUS = {
     # An idle relay's poll; a commit rings its doorbell (host:port list, empty: poll only) at once.
     "RELAY_INTERVAL": env.float("EVENTBUS_RELAY_INTERVAL", default=0.5),
     "RELAY_WAKE": env.str("EVENTBUS_RELAY_WAKE", default="127.0.0.1:8769"),
+    # While commits keep coming, the least time between two rounds that send (seconds): what
+    # commits meanwhile travel together. The first event after a quiet spell does not wait.
+    "RELAY_LINGER": env.float("EVENTBUS_RELAY_LINGER", default=0.01),
     # Where this relay listens (default: the first RELAY_WAKE address).
     "RELAY_LISTEN": env.str("EVENTBUS_RELAY_LISTEN", default=""),
     # The longest wait of a relay between two tries while the database or the broker fails (the

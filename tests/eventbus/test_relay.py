@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from urllib.parse import urlsplit, urlunsplit
 
@@ -10,6 +11,8 @@ from django.conf import settings
 
 from audit.models import AuditEntry
 from identity_project.eventbus.models import OutboxEvent
+from identity_project.eventbus.publisher import publish
+from tests.probe.events import ProbeRequested
 from tests.probe.models import ProbeEffect
 from tests.support.processes import PYTHON, ROOT, service_env, start_relay, wait_for
 from tests.support.tcp_proxy import TcpProxy
@@ -119,3 +122,29 @@ def test_a_second_relay_stands_by_while_one_sends_and_sends_once_it_is_alone(lon
     publish_in_a_process(5, "alone")
     assert "sent 5 events" in relay_once_in_a_process()
     assert pending() == 0
+
+
+def rounds_sent(relay) -> list[int]:
+    """The events of each round that sent some, from the relay's log."""
+    return [json.loads(line)["events"] for line in relay.log().splitlines() if '"relay.sent"' in line]
+
+
+def test_commits_that_keep_coming_travel_together_and_the_first_after_a_quiet_spell_at_once(
+    lone_worker, log_dir
+):
+    # given a relay whose rounds are at least a second apart while commits keep coming
+    relay = start_relay(log_dir, env=service_env(EVENTBUS_RELAY_LINGER="1.0"))
+    try:
+        wait_for(lambda: "relay.leading" in relay.log(), what="the relay to lead")
+
+        # when one event commits after a quiet spell, and five more right after it, one by one
+        publish(ProbeRequested(probe_id="quiet", action="ok"))
+        wait_for(lambda: rounds_sent(relay), what="the first round")
+        for n in range(5):
+            publish(ProbeRequested(probe_id=f"stream-{n}", action="ok"))
+
+        # then the first left alone, at once, and the five together in the next round
+        wait_for(lambda: AuditEntry.objects.count() == 6, timeout=30, what="six audit rows")
+        assert rounds_sent(relay) == [1, 5]
+    finally:
+        relay.stop()
