@@ -55,23 +55,6 @@ def _pipeline_limit(results: dict, cores: int) -> str:
     return "; ".join(limits) or "no CPU figures in this run"
 
 
-def _integration_limit(drain: dict) -> str:
-    """Integration is sent only what a subscription selects, and its drain has one that selects
-    every event: each is a webhook delivery."""
-    cpu = report_pipeline.drain_cpu(drain)
-    measured = (
-        f"; CPU per event: relay {cpu['relay']} µs, worker {cpu['worker']} µs, PostgreSQL "
-        f"{cpu['postgresql']} µs, RabbitMQ {cpu['rabbitmq']} µs: {cpu['total']} µs in all"
-        if cpu
-        else ""
-    )
-    return (
-        "every event drained is a webhook delivery (the relay sends integration only what a "
-        "subscription selects): its row, a send task through the outbox and the relay, and a signed "
-        f"POST to a receiver on the same cores, one request per event{measured}"
-    )
-
-
 def targets(results: dict, cores: int) -> list[dict]:
     """Each target (issues #10 and #17) with what this run measured, as ratios within the run."""
     rows = []
@@ -107,18 +90,13 @@ def targets(results: dict, cores: int) -> list[dict]:
                 "the audit worker share the cores; inside a caller's transaction its BEGIN and COMMIT "
                 "are two round trips more",
             )
-        rows += target(
-            "notification events/s ÷ raw no-op rate",
-            round(s["notification_drain"]["median"] / noop, 2),
-            0.5,
-            limit="per-event work (claim, rules, rows) in the notification worker; see the profile",
-        )
-        rows += target(
-            "integration events/s ÷ raw no-op rate",
-            round(s["integration_drain"]["median"] / noop, 2),
-            0.5,
-            limit=_integration_limit(s["integration_drain"]),
-        )
+        drain_limits = {
+            "notification": "per-event work (claim, rules, rows) in the notification worker; see the profile",
+            "integration": report_pipeline.integration_limit(s["integration_drain"]),
+        }
+        for consumer, drain_limit in drain_limits.items():
+            ratio = round(s[f"{consumer}_drain"]["median"] / noop, 2)
+            rows += target(f"{consumer} events/s ÷ raw no-op rate", ratio, 0.5, limit=drain_limit)
     alerts = results.get("alerts")
     if alerts and alerts.get("ratio") is not None:
         rows += target(

@@ -34,7 +34,7 @@ A message whose outcome cannot be recorded (the database is unreachable) goes ba
 until it can be, without spending its events' retries (retries.py).
 
 While an event is handled, structlog's context names it (correlation_id, event_id, event_type,
-consumer, attempt): every log line, the handler's and Celery's own, carries them.
+consumer, attempt): every log line, the handler's and Celery's own (signals.py), carries them.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import structlog
-from celery import Task, signals
+from celery import Task
 from django.conf import settings
 
 from identity_project.celery import app
@@ -67,8 +67,6 @@ from identity_project.eventbus.retries import Attempt
 from identity_project.metrics import ConsumerMetrics
 
 log = structlog.get_logger(__name__)
-
-LOG_KEYS = ("correlation_id", "event_id", "event_type", "consumer", "attempt")
 
 
 class Handler:
@@ -295,27 +293,3 @@ class Consumer:
             "consumer": self.name,
             "attempt": attempt,
         }
-
-
-# --- the log context of a consumer's message, for Celery's own lines -------------------------
-# Celery logs a task's outcome (succeeded, retry) after the task function returned: the context
-# is bound before the task runs and removed after Celery is done with it.
-
-
-@signals.task_prerun.connect
-def _bind_message_log_context(task: Task, args: tuple = (), kwargs: dict | None = None, **_: object) -> None:
-    consumer = consumer_registry.consumer_of_task(task)
-    if consumer is None:
-        return
-    attempt = Attempt.of(task, **(kwargs or {})).event
-    envelopes = args[0] if args and isinstance(args[0], list) else []
-    if len(envelopes) == 1 and isinstance(envelopes[0], dict):
-        structlog.contextvars.bind_contextvars(**consumer.log_fields(envelopes[0], attempt))
-    else:
-        structlog.contextvars.bind_contextvars(consumer=consumer.name, attempt=attempt)
-
-
-@signals.task_postrun.connect
-def _unbind_message_log_context(task: Task, **_: object) -> None:
-    if consumer_registry.consumer_of_task(task) is not None:
-        structlog.contextvars.unbind_contextvars(*LOG_KEYS)
