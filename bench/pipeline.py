@@ -22,7 +22,7 @@ Measured in one run, so that ratios hold on a shared machine whose absolute spee
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 
@@ -194,9 +194,7 @@ def measure_drain(consumer: str, count: int, log_dir: Path, *, concurrency: int 
     Integration is sent only what a webhook subscription selects: its drain has one that selects
     every sampled event, posted to a receiver on loopback by the same worker."""
     cleanup.reset()
-    if consumer != "integration":
-        return _drain(consumer, count, log_dir, concurrency=concurrency)
-    with _subscribed() as env:
+    with _subscribed() if consumer == "integration" else nullcontext() as env:
         return _drain(consumer, count, log_dir, concurrency=concurrency, env=env)
 
 
@@ -209,9 +207,7 @@ def _subscribed():
         yield {"WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}
 
 
-def _drain(
-    consumer: str, count: int, log_dir: Path, *, concurrency: int, env: dict[str, str] | None = None
-) -> dict:
+def _drain(consumer: str, count: int, log_dir: Path, *, concurrency: int, env: dict[str, str] | None) -> dict:
     relay = start_relay(log_dir)
     worker = start_worker(consumer, log_dir, concurrency=concurrency, env=env)
     try:

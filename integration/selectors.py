@@ -46,8 +46,8 @@ def active_subscriptions() -> list[WebhookSubscription]:
 def types_wanted() -> Callable[[str], bool]:
     """Whether an active subscription wants an event type, as of now (one query): what the relay
     sends the integration consumer."""
-    active = list(WebhookSubscription.objects.filter(is_active=True).only("event_types", "is_siem"))
-    return lambda event_type: any(subscription_wants(s, event_type) for s in active)
+    active = active_subscriptions()
+    return lambda event_type: bool(subscriptions_for(event_type, active))
 
 
 def subscriptions_for(
