@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import json
 import uuid
@@ -43,11 +44,21 @@ def active_subscriptions() -> list[WebhookSubscription]:
     return list(WebhookSubscription.objects.filter(is_active=True))
 
 
-def types_wanted() -> Callable[[str], bool]:
-    """Whether an active subscription wants an event type, as of now (one query): what the relay
-    sends the integration consumer."""
+def types_wanted() -> Callable[[str, dt.datetime | None], bool]:
+    """Whether an active subscription wants an event type (one query): what the relay sends the
+    integration consumer. With a moment of commit, whether one created by then does: what
+    committed before every subscription that selects its type was sent to integration only if
+    the relay was behind (the trace asks, and shows such an event once integration handled it).
+    A subscription counts from its creation, also for types it selected only later."""
     active = active_subscriptions()
-    return lambda event_type: bool(subscriptions_for(event_type, active))
+
+    def wants(event_type: str, committed_at: dt.datetime | None = None) -> bool:
+        return any(
+            committed_at is None or subscription.created_at <= committed_at
+            for subscription in subscriptions_for(event_type, active)
+        )
+
+    return wants
 
 
 def subscriptions_for(

@@ -144,7 +144,9 @@ def snapshot() -> dict[str, Any]:
 def story(correlation_id: str) -> list[dict[str, Any]]:
     """Every event of one request or task, with what each consumer did with it."""
     events = {event.event_id: event for provider in _history for event in provider(correlation_id)}
+    in_outbox = set()
     for row in OutboxEvent.objects.filter(correlation_id=correlation_id):
+        in_outbox.add(row.event_id)
         events.setdefault(
             row.event_id,
             StoryEvent(row.event_id, row.type, row.aggregate_type, row.aggregate_id, row.sequence,
@@ -162,7 +164,8 @@ def story(correlation_id: str) -> list[dict[str, Any]]:
         failed.setdefault(failure.event_id, []).append(failure)
     dead = {(d.event_id, d.consumer): d for d in DeadLetter.objects.filter(event_id__in=ids)}
     # A consumer the relay sends only what it wants at the time (integration) is told of an event
-    # it left no trace of only while it would still be sent one of that type.
+    # it left no trace of only if it would be sent it: wanted now if the event waits in the
+    # outbox, wanted since the event committed if the relay sent it.
     wanted = {consumer.name: consumer.wants_now() for consumer in consumer_registry.all_consumers()}
     told = []
     for event in events:
@@ -173,7 +176,8 @@ def story(correlation_id: str) -> list[dict[str, Any]]:
             attempts = [f for f in failed.get(event.event_id, []) if f.consumer == consumer.name]
             letter = dead.get((event.event_id, consumer.name))
             when = handled.get((event.event_id, consumer.name))
-            if not (when or letter or attempts or wanted[consumer.name](event.type)):
+            committed_at = None if event.event_id in in_outbox else event.occurred_at
+            if not (when or letter or attempts or wanted[consumer.name](event.type, committed_at)):
                 continue
             outcome = "handled" if when else f"dead-lettered ({letter.reason})" if letter else "waiting"
             outcomes.append(

@@ -16,8 +16,10 @@ or, for a batch consumer (audit), `@audit.handles_all` with a function taking a 
 
 A consumer whose wants change at run time (integration: the types its active webhook
 subscriptions select) passes `wanted`, a function read once per relay round that returns which
-event types it wants at that moment: the relay sends it only those (route_committed). What it
-subscribes to stays the catalog it can take, for retries, replays and dead letters.
+event types it wants at that moment: the relay sends it only those (route_committed). The
+function it returns takes the type and a moment of commit (None for now), so that the trace can
+tell an event that committed before it was wanted from one still on its way. What it subscribes
+to stays the catalog it can take, for retries, replays and dead letters.
 
 `batch_size` is how many events one message carries. A per-event consumer with batch_size > 1
 still applies, retries and dead-letters each event on its own; batching only saves messages
@@ -39,6 +41,7 @@ consumer, attempt): every log line, the handler's and Celery's own (signals.py),
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -95,7 +98,7 @@ class Consumer:
         batch_size: int = 1,
         max_retries: int | None = None,
         record: Record | None = None,
-        wanted: Callable[[], Callable[[str], bool]] | None = None,
+        wanted: Callable[[], Callable[[str, dt.datetime | None], bool]] | None = None,
     ) -> None:
         self.name = name
         self.wanted = wanted
@@ -150,13 +153,13 @@ class Consumer:
             self._all_types = (len(registry), frozenset(cls.type for cls in registry.events()))
         return self._all_types[1]
 
-    def wants_now(self) -> Callable[[str], bool]:
-        """Whether it would be sent an event of a type committed now: subscribed to, and wanted at
-        this moment when it says what it wants (`wanted`, read once here)."""
-        if self.wanted is None:
-            return self.subscribes
-        wanted = self.wanted()
-        return lambda event_type: self.subscribes(event_type) and wanted(event_type)
+    def wants_now(self) -> Callable[..., bool]:
+        """Whether, as things stand now, it would be sent an event of a type that commits now (or
+        committed at `committed_at`): subscribed to, and wanted (`wanted`, read once here)."""
+        wanted = self.wanted() if self.wanted else None
+        return lambda event_type, committed_at=None: (
+            self.subscribes(event_type) and (wanted is None or wanted(event_type, committed_at))
+        )
 
     def route_committed(self, envelopes: Sequence[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
         """route() of committed events, as the relay sends them: of those it wants now. The relay

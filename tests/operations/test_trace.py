@@ -3,6 +3,7 @@ audit trail once they were sent (the relay deletes what it sent)."""
 
 from __future__ import annotations
 
+import uuid
 from io import StringIO
 
 import pytest
@@ -10,9 +11,12 @@ from django.core.management import call_command
 from django.db import transaction
 
 from audit.models import AuditEntry
+from identity.events import UserRegistered
 from identity_project.eventbus.context import SYSTEM, event_context
 from identity_project.eventbus.models import OutboxEvent
 from identity_project.eventbus.publisher import publish
+from integration import signing
+from integration.models import WebhookSubscription
 from tests.probe.events import ProbeRequested
 from tests.support.processes import start_worker, wait_for
 
@@ -53,3 +57,38 @@ def test_a_story_is_told_while_its_events_wait_and_after_the_relay_sent_and_dele
     assert [first["event_id"] in kept[0], second["event_id"] in kept[1]] == [True, True]
     assert sum(line.split()[:2] == ["audit", "handled"] for line in told) == 2
     assert sum(line.split()[:2] == ["probe", "handled"] for line in told) == 2
+
+
+def registered(correlation_id: str) -> dict:
+    with event_context(correlation_id=correlation_id, actor=SYSTEM), transaction.atomic():
+        event = UserRegistered(user_id=uuid.uuid4(), email=f"{correlation_id}@example.com", method="self")
+        return publish(event)
+
+
+def consumers_told(correlation_id: str) -> list[str]:
+    """The consumers the story names for its one event, with what each did."""
+    return [" ".join(line.split()[:2]) for line in trace(correlation_id) if line.startswith("  ")]
+
+
+def test_integration_is_told_of_an_event_only_if_a_subscription_wanted_it_when_it_committed(
+    probe_id, log_dir
+):
+    # given a registration committed and sent while no webhook subscription wanted it
+    worker = start_worker(log_dir, queues="audit,notification,integration")
+    try:
+        before = registered(f"before-{probe_id}")
+        wait_for(lambda: AuditEntry.objects.filter(event_id=before["event_id"]).exists(), what="audited")
+
+        # when a subscription to every event is created, and another registration commits after it
+        WebhookSubscription.objects.create(
+            url="https://hooks.example.test/in", event_types=["*"], secret=signing.secret_generate()
+        )
+        after = registered(f"after-{probe_id}")
+        wait_for(lambda: "integration handled" in consumers_told(f"after-{probe_id}"), what="integration")
+    finally:
+        worker.stop()
+
+    # then integration is in the story of the second only: the relay never sent it the first
+    assert "integration handled" in consumers_told(f"after-{probe_id}"), after
+    assert [told for told in consumers_told(f"before-{probe_id}") if told.startswith("integration")] == []
+    assert "audit handled" in consumers_told(f"before-{probe_id}")
