@@ -22,7 +22,8 @@ Measured in one run, so that ratios hold on a shared machine whose absolute spee
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -192,22 +193,40 @@ def measure_drain(consumer: str, count: int, log_dir: Path, *, concurrency: int 
     last event handled; the relay starts first, so that its start-up is over by then.
 
     Integration is sent only what a webhook subscription selects: its drain has one that selects
-    every sampled event, posted to a receiver on loopback by the same worker."""
+    every sampled event, posted to a receiver on loopback by the same worker. Its rate is the
+    consumer's (events recorded as deliveries); the drain lasts until the last webhook arrived,
+    whose rate from the first POST to the last is `posted_rate`, and the CPU is read until then."""
     cleanup.reset()
-    with _subscribed() if consumer == "integration" else nullcontext() as env:
-        return _drain(consumer, count, log_dir, concurrency=concurrency, env=env)
+    if consumer != "integration":
+        return _drain(consumer, count, log_dir, concurrency=concurrency)
+    with _subscribed() as hooks:
+        drained = _drain(
+            consumer, count, log_dir, concurrency=concurrency,
+            env={"WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}, done=lambda: len(hooks.arrived) >= count,
+        )  # fmt: skip
+    arrived = sorted(hooks.arrived.values())
+    span = arrived[-1] - arrived[0]
+    return drained | {"posted_rate": round((len(arrived) - 1) / span, 1) if span > 0 else 0.0}
 
 
 @contextmanager
-def _subscribed():
+def _subscribed() -> Iterator[WebhookReceiver]:
     from integration.services import subscription_create
 
     with WebhookReceiver() as hooks:
         subscription_create(url=hooks.url, event_types=[outbox.sample_event().type])
-        yield {"WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}
+        yield hooks
 
 
-def _drain(consumer: str, count: int, log_dir: Path, *, concurrency: int, env: dict[str, str] | None) -> dict:
+def _drain(
+    consumer: str,
+    count: int,
+    log_dir: Path,
+    *,
+    concurrency: int,
+    env: dict[str, str] | None = None,
+    done: Callable[[], bool] = lambda: True,
+) -> dict:
     relay = start_relay(log_dir)
     worker = start_worker(consumer, log_dir, concurrency=concurrency, env=env)
     try:
@@ -216,6 +235,7 @@ def _drain(consumer: str, count: int, log_dir: Path, *, concurrency: int, env: d
         before = cpu.usage(processes)
         outbox.fill_outbox(envelopes)
         wait_until(lambda: readings.processed(consumer) >= count, timeout=600, what=f"{consumer} to drain")
+        wait_until(done, timeout=600, what=f"{consumer}'s sending to end")
         after = cpu.usage(processes)
     finally:
         relay.stop()
@@ -270,6 +290,7 @@ def measure(size: str, log_dir: Path) -> dict:
     summary["raw_plain_insert"] = stats.summarise(runs["raw_insert"], "plain_rate")
     summary["raw_single_insert"] = stats.summarise(runs["raw_insert"], "single_row_rate")
     summary["raw_outbox_single_insert"] = stats.summarise(runs["raw_insert"], "outbox_single_row_rate")
+    summary["integration_posted"] = stats.summarise(runs["integration_drain"], "posted_rate")
     scale = {}
     for name in sizes["scaled"]:
         measure_one = measure_noop if name == "noop" else partial(measure_drain, name)

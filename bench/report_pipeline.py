@@ -32,8 +32,9 @@ def integration_limit(drain: dict) -> str:
     )
     return (
         "every event drained is a webhook delivery (the relay sends integration only what a "
-        "subscription selects): its row, a send task through the outbox and the relay, and a signed "
-        f"POST to a receiver on the same cores, one request per event{measured}"
+        "subscription selects): its row, a share of a send task (one per 20 deliveries) through the "
+        "outbox and the relay, and a signed POST to a receiver on the same cores, one request per "
+        f"event{measured}"
     )
 
 
@@ -50,7 +51,8 @@ def pipeline(r: dict) -> list[str]:
         "raw_outbox_single_insert": "PostgreSQL single-row INSERT+COMMIT into the outbox table",
         "audit_drain": "outbox → audit (relay + audit worker)",
         "notification_drain": "outbox → notification",
-        "integration_drain": "outbox → integration",
+        "integration_drain": "outbox → integration (events recorded as webhook deliveries)",
+        "integration_posted": "integration's webhooks, first POST to last (the same drain)",
         "audit_live": "publish() one event per transaction → audit",
     }
     rows = [

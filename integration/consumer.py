@@ -21,6 +21,4 @@ integration = Consumer(
 
 @integration.handles_all
 def record_deliveries(batch: list[Delivered]) -> None:
-    active = selectors.active_subscriptions()
-    for delivered in batch:
-        services.deliveries_record(delivered=delivered, subscriptions=active)
+    services.deliveries_record_all(batch)

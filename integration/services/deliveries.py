@@ -10,6 +10,7 @@ if it were sent again; replaying the letter sends the event's failed deliveries 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from functools import partial
 
 import structlog
@@ -32,28 +33,35 @@ DEAD_LETTER_CONSUMER = webhook.name
 
 
 def deliveries_record(*, delivered: Delivered, subscriptions: list | None = None) -> int:
-    """In the consumer's transaction: one delivery per matching active subscription (unique per
-    subscription and event), each given to a send task after commit. `subscriptions`: the active
-    ones, when the caller already read them (a batch)."""
-    envelope = delivered.envelope
-    created = 0
-    for subscription in selectors.subscriptions_for(envelope["type"], subscriptions):
-        _, new = WebhookDelivery.objects.get_or_create(
+    """deliveries_record_all of one event."""
+    return deliveries_record_all([delivered], subscriptions=subscriptions)
+
+
+def deliveries_record_all(batch: Sequence[Delivered], *, subscriptions: list | None = None) -> int:
+    """In the consumer's transaction: one delivery per event and matching active subscription,
+    written in one INSERT (unique per subscription and event: what a redelivered message
+    recorded already stays as it is), then every pending one of these events given to send tasks
+    after commit. `subscriptions`: the active ones, when the caller already read them. Returns
+    how many deliveries the events match."""
+    active = selectors.active_subscriptions() if subscriptions is None else subscriptions
+    rows = [
+        WebhookDelivery(
             subscription=subscription,
             event_id=delivered.event_id,
-            defaults={
-                "event_type": envelope["type"],
-                "aggregate_type": envelope["aggregate_type"],
-                "aggregate_id": envelope["aggregate_id"],
-                "sequence": envelope["sequence"],
-                "occurred_at": delivered.occurred_at,
-                "envelope": envelope,
-            },
+            event_type=delivered.envelope["type"],
+            aggregate_type=delivered.envelope["aggregate_type"],
+            aggregate_id=delivered.envelope["aggregate_id"],
+            sequence=delivered.envelope["sequence"],
+            occurred_at=delivered.occurred_at,
+            envelope=delivered.envelope,
         )
-        created += new
-    if created:
-        sender.send_after_commit(webhook, event_id=delivered.event_id)
-    return created
+        for delivered in batch
+        for subscription in selectors.subscriptions_for(delivered.envelope["type"], active)
+    ]
+    if rows:
+        WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+        sender.send_after_commit(webhook, event_id__in=sorted({row.event_id for row in rows}))
+    return len(rows)
 
 
 def delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 
 import pytest
@@ -292,3 +293,20 @@ def test_the_sweep_sends_a_delivery_whose_message_was_lost(integration_worker, r
     assert swept == 1
     assert request.headers["webhook-id"] == envelope["event_id"]
     assert verify(secret, request)
+
+
+def test_the_deliveries_of_one_message_travel_twenty_to_a_send_task_and_each_arrives_once(
+    integration_worker, receiver
+):
+    # given a subscription to user events
+    subscribe(receiver)
+
+    # when 25 registrations commit together, and so reach integration in one message
+    envelopes = publish_events(*[user_registered() for _ in range(25)])
+
+    # then each is posted once, and the broker carried two send tasks for them, not 25
+    wait_for(lambda: len(receiver.received()) == 25, what="25 webhooks")
+    posted = [request.headers["webhook-id"] for request in receiver.received()]
+    assert sorted(posted) == sorted(envelope["event_id"] for envelope in envelopes)
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {WebhookDelivery.Status.DELIVERED}
+    assert len(re.findall(r"Task eventbus\.outbound\.send\[[^]]+\] received", integration_worker.log())) == 2

@@ -276,4 +276,4 @@ def test_a_delivery_commits_with_its_send_task_so_a_worker_killed_after_its_comm
 
     # then its send task is already written beside it, for the relay: nothing is left to do
     # after the commit, when a SIGKILL could take it along (chaos "worker SIGKILL" lost 5 of 88)
-    assert sends == [[webhook.name, delivery.pk]]
+    assert sends == [[webhook.name, [delivery.pk]]]

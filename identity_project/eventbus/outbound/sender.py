@@ -1,7 +1,8 @@
 """Claim, send, conclude: the life of every outbound record, whatever its channel.
 
 - pending: written in the transaction that decided the send (a consumer's, in a worker); sent
-  by that worker after it commits, or by a send task written beside it (send_after_commit).
+  by that worker after it commits, or by a send task written beside it (send_after_commit), one
+  task for up to SEND_CHUNK of them.
 - sending: claimed by a conditional UPDATE that sets a claim token and a lease longer than the
   attempt's total deadline. A second message for the same record finds nothing to claim and
   looks again when the lease ends: one record is never in flight twice.
@@ -48,6 +49,12 @@ log = structlog.get_logger(__name__)
 # A message may come a little before its record's next attempt (clocks, countdown rounding).
 EARLY = dt.timedelta(seconds=2)
 
+# The records one send task attempts in turn, at most: each task costs the relay and the broker
+# about as much as a delivery to a nearby receiver, and a task of records whose receiver answers
+# slowly holds its worker for at most this many attempt deadlines (20 x 25 s by default, well
+# inside RabbitMQ's 30-minute consumer timeout and Redis's visibility timeout).
+SEND_CHUNK = 20
+
 
 # --- starting a send ------------------------------------------------------------------------
 
@@ -61,10 +68,15 @@ def send_after_commit(channel: Channel, **where: object) -> None:
 
     The records are read now, inside the transaction: after commit the database may be gone
     (a dropped connection), and a record nobody was told about would wait for the sweep."""
-    pending = list(channel.records().filter(channel.claimable(), status=Status.PENDING, **where))
+    records = channel.records().filter(channel.claimable(), status=Status.PENDING, **where)
+    pending = list(records.order_by("pk"))
     if not channel.send_inline:
+        by_queue: dict[str, list[int]] = {}
         for record in pending:
-            enqueue(send, channel.name, record.pk, queue=channel.queue(record))
+            by_queue.setdefault(channel.queue(record), []).append(record.pk)
+        for queue, ids in by_queue.items():
+            for start in range(0, len(ids), SEND_CHUNK):
+                enqueue(send, channel.name, ids[start : start + SEND_CHUNK], queue=queue)
     elif pending:
         transaction.on_commit(partial(_send_pending, channel, pending), robust=True)
 
@@ -277,13 +289,22 @@ def _give_up(channel: Channel, record: OutboundRecord, mine, outcome: Outcome, a
     max_retries=None,  # the record counts its own retries
     ignore_result=True,
 )
-def send(task: Task, channel_name: str, record_id: int) -> None:
+def send(task: Task, channel_name: str, record_ids: int | list[int]) -> None:
+    """Attempt one record, or several in turn (a consumer's records of one queue, SEND_CHUNK at
+    most). When the database goes away, the records not attempted yet go back together; records
+    another attempt holds, or that are due later, go back together after the longest such wait."""
     channel = channel_named(channel_name)
     queue = lane(task, default=None)
-    try:
-        result = attempt(channel, record_id)
-    except DATABASE_UNAVAILABLE as exc:  # the database, not the record: later
-        countdown = backoff(task.request.retries, factor=1, maximum=60)
-        raise task.retry(exc=exc, countdown=countdown, queue=queue) from exc
-    if isinstance(result, float):
-        raise task.retry(countdown=result, queue=queue)
+    ids = [record_ids] if isinstance(record_ids, int) else list(record_ids)
+    waiting: dict[int, float] = {}
+    for n, record_id in enumerate(ids):
+        try:
+            result = attempt(channel, record_id)
+        except DATABASE_UNAVAILABLE as exc:  # the database, not the record: later
+            countdown = backoff(task.request.retries, factor=1, maximum=60)
+            again = [*waiting, *ids[n:]]
+            raise task.retry(args=(channel_name, again), exc=exc, countdown=countdown, queue=queue) from exc
+        if isinstance(result, float):
+            waiting[record_id] = result
+    if waiting:
+        raise task.retry(args=(channel_name, list(waiting)), countdown=max(waiting.values()), queue=queue)
