@@ -35,7 +35,7 @@ class WebhookChannel(Channel):
     model = WebhookDelivery
     attempt_model = WebhookAttempt
     sent_status = WebhookDelivery.Status.DELIVERED
-    # A receiver may be slow: each delivery is a task of its own, never sent inline by the consumer.
+    # A receiver may be slow: deliveries go to send tasks (sender.SEND_CHUNK a task), never inline.
     send_inline = False
     # A delivery concluded (sent, retried, failed, skipped) waits behind nothing any more.
     released = {"held": False}
