@@ -218,15 +218,8 @@ def _subscribed() -> Iterator[WebhookReceiver]:
         yield hooks
 
 
-def _drain(
-    consumer: str,
-    count: int,
-    log_dir: Path,
-    *,
-    concurrency: int,
-    env: dict[str, str] | None = None,
-    done: Callable[[], bool] = lambda: True,
-) -> dict:
+def _drain(consumer: str, count: int, log_dir: Path, *, concurrency: int,
+           env: dict[str, str] | None = None, done: Callable[[], bool] = lambda: True) -> dict:  # fmt: skip
     relay = start_relay(log_dir)
     worker = start_worker(consumer, log_dir, concurrency=concurrency, env=env)
     try:

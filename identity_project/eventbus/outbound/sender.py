@@ -49,10 +49,9 @@ log = structlog.get_logger(__name__)
 # A message may come a little before its record's next attempt (clocks, countdown rounding).
 EARLY = dt.timedelta(seconds=2)
 
-# The records one send task attempts in turn, at most: each task costs the relay and the broker
-# about as much as a delivery to a nearby receiver, and a task of records whose receiver answers
-# slowly holds its worker for at most this many attempt deadlines (20 x 25 s by default, well
-# inside RabbitMQ's 30-minute consumer timeout and Redis's visibility timeout).
+# The records one send task attempts in turn, at most: a task costs the relay and the broker about
+# what a delivery to a nearby receiver costs, and slow receivers hold its worker for at most this
+# many attempt deadlines (20 x 25 s by default: inside RabbitMQ's consumer timeout and Redis's).
 SEND_CHUNK = 20
 
 
@@ -97,12 +96,8 @@ def schedule(channel: Channel, record: OutboundRecord, countdown: float) -> None
     and waits (attempt). Only if the database cannot take it either does the record wait for the
     sweep, minutes later."""
     try:
-        send.apply_async(
-            args=(channel.name, record.pk),
-            countdown=countdown or None,
-            queue=channel.queue(record),
-            retry=False,
-        )
+        queue = channel.queue(record)
+        send.apply_async((channel.name, record.pk), countdown=countdown or None, queue=queue, retry=False)
         return
     except Exception as exc:  # noqa: BLE001 - whatever the broker says, the outbox takes the task
         log.warning("outbound.not_scheduled", channel=channel.name, record_id=record.pk, error=repr(exc))
@@ -152,9 +147,8 @@ def attempt(channel: Channel, record_id: int, *, claimable: Q | None = None) -> 
 def _claim(channel: Channel, record_id: int, claimable: Q):
     now = timezone.now()
     claim = uuid.uuid4()
-    takeable = Q(status=Status.PENDING, next_attempt_at__lte=now + EARLY) | Q(
-        status=Status.SENDING, lease_until__lt=now
-    )
+    takeable = Q(status=Status.PENDING, next_attempt_at__lte=now + EARLY)
+    takeable |= Q(status=Status.SENDING, lease_until__lt=now)
     claimed = (
         channel.records()
         .filter(takeable, claimable, pk=record_id)
@@ -178,12 +172,8 @@ def _wait_left(channel: Channel, record_id: int, claimable: Q) -> str | float:
     now = timezone.now()
     leased = Q(status=Status.SENDING, lease_until__gte=now)
     due_later = Q(status=Status.PENDING, next_attempt_at__gt=now + EARLY) & claimable
-    row = (
-        channel.records()
-        .filter(leased | due_later, pk=record_id)
-        .values_list("status", "lease_until", "next_attempt_at")
-        .first()
-    )
+    rows = channel.records().filter(leased | due_later, pk=record_id)
+    row = rows.values_list("status", "lease_until", "next_attempt_at").first()
     if row is None:
         return "skipped"
     status, lease_until, next_attempt_at = row
