@@ -21,4 +21,4 @@ integration = Consumer(
 
 @integration.handles_all
 def record_deliveries(batch: list[Delivered]) -> None:
-    services.deliveries_record_all(batch)
+    services.deliveries_record(batch)

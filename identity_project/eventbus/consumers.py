@@ -168,7 +168,8 @@ class Consumer:
         if self.wanted is None or not envelopes:
             return self.route(envelopes)
         wants = self.wants_now()
-        return self.route([envelope for envelope in envelopes if wants(envelope["type"])])
+        wanted = {event_type for event_type in {e["type"] for e in envelopes} if wants(event_type)}
+        return self.route([envelope for envelope in envelopes if envelope["type"] in wanted])
 
     def route(self, envelopes: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
         """The envelopes this consumer wants, grouped by the queue they go to."""

@@ -32,18 +32,12 @@ log = structlog.get_logger(__name__)
 DEAD_LETTER_CONSUMER = webhook.name
 
 
-def deliveries_record(*, delivered: Delivered, subscriptions: list | None = None) -> int:
-    """deliveries_record_all of one event."""
-    return deliveries_record_all([delivered], subscriptions=subscriptions)
-
-
-def deliveries_record_all(batch: Sequence[Delivered], *, subscriptions: list | None = None) -> int:
+def deliveries_record(batch: Sequence[Delivered]) -> None:
     """In the consumer's transaction: one delivery per event and matching active subscription,
     written in one INSERT (unique per subscription and event: what a redelivered message
     recorded already stays as it is), then every pending one of these events given to send tasks
-    after commit. `subscriptions`: the active ones, when the caller already read them. Returns
-    how many deliveries the events match."""
-    active = selectors.active_subscriptions() if subscriptions is None else subscriptions
+    after commit."""
+    active = selectors.active_subscriptions()
     rows = [
         WebhookDelivery(
             subscription=subscription,
@@ -60,8 +54,7 @@ def deliveries_record_all(batch: Sequence[Delivered], *, subscriptions: list | N
     ]
     if rows:
         WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
-        sender.send_after_commit(webhook, event_id__in=sorted({row.event_id for row in rows}))
-    return len(rows)
+        sender.send_after_commit(webhook, event_id__in={row.event_id for row in rows})
 
 
 def delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:

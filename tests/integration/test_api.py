@@ -154,7 +154,7 @@ def test_the_api_needs_the_manage_webhooks_permission(client, webhook_settings):
 def recorded_delivery(subscription: WebhookSubscription) -> WebhookDelivery:
     with transaction.atomic():
         envelope = publish(UserRegistered(user_id=uuid.uuid4(), email="a@example.com", method="self"))
-    services.deliveries_record(delivered=decode(envelope))
+    services.deliveries_record([decode(envelope)])
     return WebhookDelivery.objects.get(subscription=subscription, event_id=envelope["event_id"])
 
 

@@ -31,7 +31,7 @@ def _delivery(receiver) -> WebhookDelivery:
     services.subscription_create(url=receiver.url(), event_types=["*"])
     with transaction.atomic():
         envelope = publish(UserRegistered(user_id=uuid.uuid4(), email="f@example.com", method="self"))
-        services.deliveries_record(delivered=decode(envelope))
+        services.deliveries_record([decode(envelope)])
     OutboxTask.objects.all().delete()  # the relay's part: these tests make the attempts themselves
     return WebhookDelivery.objects.get(event_id=envelope["event_id"])
 

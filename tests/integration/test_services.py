@@ -42,7 +42,7 @@ def _webhook_settings(webhook_settings):
 def record(event) -> list[WebhookDelivery]:
     with transaction.atomic():
         envelope = publish(event)
-    services.deliveries_record(delivered=decode(envelope))
+    services.deliveries_record([decode(envelope)])
     OutboxTask.objects.all().delete()  # the relay's part: these tests make the attempts themselves
     return list(WebhookDelivery.objects.filter(event_id=envelope["event_id"]))
 
@@ -270,7 +270,7 @@ def test_a_delivery_commits_with_its_send_task_so_a_worker_killed_after_its_comm
     # when the consumer records the event's delivery, and its transaction has not ended yet
     with transaction.atomic():
         envelope = publish(UserRegistered(user_id=uuid.uuid4(), email="k@example.com", method="self"))
-        services.deliveries_record(delivered=decode(envelope))
+        services.deliveries_record([decode(envelope)])
         [delivery] = WebhookDelivery.objects.filter(event_id=envelope["event_id"])
         sends = [task.args for task in OutboxTask.objects.filter(name="eventbus.outbound.send")]
 

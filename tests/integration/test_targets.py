@@ -157,7 +157,7 @@ def test_a_name_that_rebinds_to_loopback_after_the_check_never_reaches_it(
     dns.answers["rebind.test"] = [PUBLIC, "127.0.0.1"]
     with transaction.atomic():
         envelope = publish(UserRegistered(user_id=uuid.uuid4(), email="r@example.com", method="self"))
-    services.deliveries_record(delivered=decode(envelope))
+    services.deliveries_record([decode(envelope)])
     delivery = WebhookDelivery.objects.get(subscription=subscription)
 
     # when the delivery is attempted
